@@ -117,7 +117,9 @@ async def fetch_async(
             loop = asyncio.get_running_loop()
             try:
                 while True:
-                    rec = await loop.run_in_executor(stepper, partial(_step, records))
+                    rec: Record | None = await loop.run_in_executor(
+                        stepper, partial(_step, records)
+                    )
                     if rec is None:
                         break
                     yield rec

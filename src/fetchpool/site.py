@@ -10,6 +10,7 @@ Routes:
   /status/CODE     an empty-ish answer with that status
   /bytes/N         N bytes of application/octet-stream
   /redirect/N      N redirects, then /page/0
+  /headers         JSON of the request's headers (also kept as .last_headers)
   /stats           JSON: requests served, in flight now, peak in flight (not counted itself)
   /stats/reset     sets the counters to zero
 """
@@ -72,6 +73,7 @@ class TestSite:
         self.requests = 0
         self.in_flight = 0
         self.peak = 0
+        self.last_headers: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -87,6 +89,7 @@ class TestSite:
                 web.get("/status/{code}", self._status),
                 web.get("/bytes/{n}", self._bytes),
                 web.get("/redirect/{n}", self._redirect),
+                web.get("/headers", self._headers),
                 web.get("/stats", self._stats),
                 web.get("/stats/reset", self._reset),
                 web.get("/", self._index),
@@ -144,6 +147,10 @@ class TestSite:
             return _html(page_body(0))
         target = "/page/0" if n == 1 else f"/redirect/{n - 1}"
         raise web.HTTPFound(target)
+
+    async def _headers(self, request: web.Request) -> web.Response:
+        self.last_headers = dict(request.headers)
+        return web.Response(text=json.dumps(self.last_headers), content_type="application/json")
 
     async def _stats(self, request: web.Request) -> web.Response:
         body = {"requests": self.requests, "in_flight": self.in_flight, "peak": self.peak}

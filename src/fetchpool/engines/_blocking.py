@@ -117,14 +117,14 @@ def classify(exc: BaseException, phase: str) -> tuple[str, str]:
     """An urllib3 exception as an error kind and a detail. ``phase``: headers or body."""
     if isinstance(exc, u3.NameResolutionError):
         return "dns", f"cannot resolve {exc.conn.host}"
-    if isinstance(exc, u3.ConnectTimeoutError):
-        return "timeout", "connect timed out"
     if isinstance(exc, u3.ReadTimeoutError):
         return "timeout", f"read timed out waiting for the {phase}"
     if isinstance(exc, u3.SSLError):
         return "tls", reason(exc)
-    if isinstance(exc, u3.NewConnectionError):
-        return "connect", reason(exc)
+    if isinstance(exc, u3.NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3 2
+        return "connect", reason(exc).split(": ", 1)[-1]
+    if isinstance(exc, u3.ConnectTimeoutError):
+        return "timeout", "connect timed out"
     if isinstance(exc, u3.DecodeError):
         return "protocol", f"bad content encoding: {reason(exc)}"
     if isinstance(exc, u3.LocationValueError | u3.LocationParseError):

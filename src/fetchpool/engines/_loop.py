@@ -17,13 +17,15 @@ FetchOne = Callable[[str], Awaitable[Record]]
 
 class Pump:
     """``concurrency`` workers fetching URLs from ``urls``; finished records wait in a list
-    until :meth:`batches` hands them over. At most ``concurrency`` URLs are in flight."""
+    until :meth:`batches` hands them over. At most ``concurrency`` URLs are in flight, and at
+    most ``concurrency`` finished records wait, so memory does not grow with the input."""
 
     def __init__(self, urls: Iterable[str], concurrency: int) -> None:
         self._source = iter(urls)
         self._concurrency = concurrency
         self._ready: list[Record] = []
         self._arrived = asyncio.Event()
+        self._taken = asyncio.Event()
         self._running = 0
 
     async def _worker(self, fetch: FetchOne) -> None:
@@ -34,6 +36,10 @@ class Pump:
                 # Append after the await: `_ready` may be a new list by then.
                 self._ready.append(record)
                 self._arrived.set()
+                # Back-pressure: a consumer that is slow to take records stops new fetches.
+                while len(self._ready) >= self._concurrency:
+                    self._taken.clear()
+                    await self._taken.wait()
         finally:
             self._running -= 1
             self._arrived.set()
@@ -48,15 +54,15 @@ class Pump:
                 await context.__aenter__()
             self._running = self._concurrency
             tasks = [asyncio.create_task(self._worker(fetch)) for _ in range(self._concurrency)]
-            gathered = asyncio.gather(*tasks)
             while self._running or self._ready:
                 if not self._ready:
                     self._arrived.clear()
                     await self._arrived.wait()
                 if self._ready:
                     batch, self._ready = self._ready, []
+                    self._taken.set()
                     yield batch
-            await gathered  # raises if a worker failed (a bug: fetchers return records)
+            await asyncio.gather(*tasks)  # raises if a worker failed (a bug: fetchers return records)
         finally:
             for t in tasks:
                 t.cancel()

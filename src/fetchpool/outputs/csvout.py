@@ -9,6 +9,8 @@ from ..records import FIELDS, Record
 
 __all__ = ["CsvWriter"]
 
+_ELAPSED = FIELDS.index("elapsed")
+
 
 class CsvWriter:
     def __init__(self, stream: IO[str]) -> None:
@@ -18,7 +20,9 @@ class CsvWriter:
 
     def write(self, record: Record) -> None:
         # None becomes an empty cell; csv.writer does that already.
-        self._csv.writerow([getattr(record, name) for name in FIELDS])
+        row = [getattr(record, name) for name in FIELDS]
+        row[_ELAPSED] = round(record.elapsed, 6)
+        self._csv.writerow(row)
 
     def flush(self) -> None:
         self._stream.flush()
