@@ -140,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         "/bytes/N, /redirect/N) until Ctrl-C.",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    s.add_argument("--port", type=_int, default=8000, help="port (default: 8000)")
+    s.add_argument(
+        "--port", type=_int, default=8000, help="port; 0 picks a free one (default: 8000)"
+    )
 
     c = sub.add_parser(
         "counter",
@@ -206,6 +208,8 @@ def _serve(args: argparse.Namespace, err: IO[str]) -> int:
 
     try:
         serve(args.host, args.port)
+    except KeyboardInterrupt:
+        return ExitCode.OK  # Ctrl-C is how a server is stopped
     except OSError as exc:
         raise UsageError(
             f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}"
