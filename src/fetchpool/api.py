@@ -117,12 +117,10 @@ async def fetch_async(
             loop = asyncio.get_running_loop()
             try:
                 while True:
-                    rec: Record | None = await loop.run_in_executor(
-                        stepper, partial(_step, records)
-                    )
-                    if rec is None:
+                    item = await loop.run_in_executor(stepper, partial(_step, records))
+                    if item is None:
                         break
-                    yield rec
+                    yield item
             finally:
                 await loop.run_in_executor(stepper, records.close)
 
