@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 from .api import fetch, fetch_async
 from .config import DEFAULT_CONCURRENCY, DEFAULT_MODE, MODES, Config
+from .counter import Counter
 from .errors import FetchpoolError, OutputError, SourceError, UsageError
 from .records import ERROR_KINDS, Record
 
@@ -18,6 +19,7 @@ __all__ = [
     "ERROR_KINDS",
     "MODES",
     "Config",
+    "Counter",
     "FetchpoolError",
     "OutputError",
     "Record",
