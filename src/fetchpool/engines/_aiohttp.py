@@ -10,6 +10,7 @@ lookup, a stalled read or a drip alike). Sockets stay bounded by the concurrency
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from collections import deque
 from types import TracebackType
@@ -170,7 +171,7 @@ def classify(exc: BaseException, phase: str, timeout: float) -> tuple[str, str]:
     """An aiohttp exception as an error kind and a detail. ``phase``: headers or body."""
     if isinstance(exc, TimeoutError):  # aiohttp's connect timeout
         return "timeout", f"no connection within the time allowed (waiting for the {phase})"
-    if isinstance(exc, aiohttp.InvalidURL):
+    if isinstance(exc, aiohttp.InvalidURL | UnicodeError):  # UnicodeError: a host IDNA refuses
         return "invalid-url", reason(exc)
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
         return "connect", f"proxy: {reason(exc.os_error)}"
@@ -193,7 +194,8 @@ def classify(exc: BaseException, phase: str, timeout: float) -> tuple[str, str]:
     if isinstance(exc, aiohttp.ClientResponseError):
         return "protocol", f"not a valid HTTP response: {reason(exc)}"
     if isinstance(exc, aiohttp.ClientOSError | OSError):
-        what = "connection reset" if isinstance(exc, ConnectionResetError) else "socket error"
+        reset = isinstance(exc, ConnectionResetError) or exc.errno == errno.ECONNRESET
+        what = "connection reset" if reset else "socket error"
         if phase == "body":
             return "truncated", f"{what} mid-body"
         return "connect", f"{what}: {reason(exc)}"

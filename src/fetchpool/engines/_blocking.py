@@ -98,6 +98,7 @@ class BlockingFetcher:
                 return _timed_out(cfg.timeout, "a redirect")
             phase = "headers"
             resp: Any = None
+            clean = False  # the response was read to its end: its connection may be reused
             try:
                 left = deadline.remaining()
                 connect = deadline.connect(cfg.connect_timeout)
@@ -113,7 +114,7 @@ class BlockingFetcher:
                 )
                 location = resp.headers.get("Location")
                 if location and resp.status in REDIRECT_STATUSES:
-                    _finish_quietly(resp)
+                    clean = _finish_quietly(resp)
                     nxt, why = redirect_target(current, location, seen, cfg.max_redirects)
                     if nxt is None:
                         return Outcome.failed("redirect", why or "refused")
@@ -126,7 +127,6 @@ class BlockingFetcher:
                     for piece in decoder.feed(raw):
                         length += len(piece)
                         if cfg.max_bytes is not None and length > cfg.max_bytes:
-                            resp.close()  # never hand a half-read connection back to the pool
                             return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
                 for piece in decoder.flush():
                     length += len(piece)
@@ -134,6 +134,7 @@ class BlockingFetcher:
                     return _timed_out(cfg.timeout, "the body")
                 if cfg.max_bytes is not None and length > cfg.max_bytes:
                     return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                clean = True
             except DecodeError as exc:
                 return Outcome.failed("protocol", f"bad content encoding: {exc}")
             except Exception as exc:
@@ -143,6 +144,8 @@ class BlockingFetcher:
                 return Outcome.failed(kind, detail)
             finally:
                 if resp is not None:
+                    if not clean:
+                        resp.close()  # never hand a half-read connection back to the pool
                     resp.release_conn()  # a closed connection frees its place in the pool
             return Outcome(
                 status=resp.status,
@@ -157,16 +160,16 @@ def _timed_out(timeout: float, waiting_for: str) -> Outcome:
     return Outcome.failed("timeout", f"no complete answer within {timeout:g} s ({waiting_for})")
 
 
-def _finish_quietly(resp: Any) -> None:
-    """Done with a redirect: keep the connection if its body is small, else close it."""
+def _finish_quietly(resp: Any) -> bool:
+    """Done with a redirect: read its body if small, to keep the connection (True)."""
     try:
         declared = int(resp.headers.get("Content-Length", "-1"))
     except ValueError:
         declared = -1
     if 0 <= declared <= _DRAIN_AT_MOST:
         resp.drain_conn()
-    else:
-        resp.close()
+        return True
+    return False
 
 
 # -- the watchdog's hold on urllib3 connections ------------------------------------
