@@ -18,6 +18,7 @@ import http.client
 import math
 import socket
 import ssl
+import struct
 import threading
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -186,6 +187,9 @@ def _watch(conn: Any) -> None:
     def cut() -> None:
         sock = conn.sock
         if conn.fetchpool_guard is guard and sock is not None:
+            # Linger 0: when the fetcher then closes the socket, a reset tells the server
+            # at once (a FIN can sit unnoticed behind a full send buffer on its side).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             # The base method, so an SSLSocket is shut at the TCP level (no TLS alert
             # written from this thread while another reads).
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
