@@ -167,11 +167,12 @@ Answer = Callable[[str, int], tuple[float, Outcome]]
 
 
 def simulate(urls: list[str], config: Config, answer: Answer) -> Sim:
-    """Run the scheduler against simulated attempts: ``answer(url, n)`` gives how long
-    attempt n takes and what it gives. Time only moves when nothing can start."""
+    """Run the scheduler against simulated requests: ``answer(url, n)`` gives how long the
+    n-th request for ``url`` takes and what it gives (a timeout if longer than the job has
+    left). Time only moves when nothing can start."""
     sim = Sim()
     now = 0.0
-    fake = FakeFetcher(lambda url, n: answer(url, n)[1])
+    asked: Counter[str] = Counter()
 
     def source() -> Iterator[str]:
         for u in urls:
@@ -189,10 +190,12 @@ def simulate(urls: list[str], config: Config, answer: Answer) -> Sim:
         if isinstance(step, Record):
             sim.records.append((now, step))
         elif isinstance(step, Job):
-            seconds, _ = answer(step.url, step.attempt)
-            outcome = fake.attempt(step.url)
+            asked[step.target] += 1
+            seconds, outcome = answer(step.target, asked[step.target])
+            if seconds > step.time_left:  # what a fetcher's deadline does
+                seconds, outcome = step.time_left, Outcome.failed("timeout", "slow")
             heapq.heappush(running, (now + seconds, next(seq), step, outcome, now))
-            sim.starts.append((now, step.host, step.url, step.attempt))
+            sim.starts.append((now, step.host, step.target, step.attempt))
         else:
             assert isinstance(step, Wait)
             until = now + step.seconds if step.seconds is not None else math.inf
@@ -334,6 +337,61 @@ def test_invalid_urls_become_records_without_a_request() -> None:
     assert [u for _, _, u, _ in sim.starts] == ["http://ok.test/"]
 
 
+def redirects(table: dict[str, str], seconds: float = 0.5) -> Answer:
+    """Each URL in ``table`` redirects (302) to its value; any other answers 200."""
+
+    def answer(url: str, n: int) -> tuple[float, Outcome]:
+        if url in table:
+            return seconds, Outcome(status=302, location=table[url])
+        return seconds, OK
+
+    return answer
+
+
+def test_redirects_are_followed_as_requests_of_their_own() -> None:
+    table = {
+        "http://a.test/start": "http://b.test/next",  # to another host
+        "http://b.test/next": "/final",  # relative
+        "http://a.test/loop": "http://a.test/loop2",
+        "http://a.test/loop2": "http://a.test/loop",
+        "http://a.test/file": "file:///etc/passwd",
+        **{f"http://c.test/{i}": f"http://c.test/{i + 1}" for i in range(20)},
+    }
+    urls = ["http://a.test/start", "http://a.test/loop", "http://a.test/file", "http://c.test/0"]
+    sim = simulate(urls, Config(max_redirects=5, backoff=0.01), redirects(table))
+    got = sim.by_url()
+    start = got["http://a.test/start"]
+    assert (start.status, start.final_url, start.attempts) == (200, "http://b.test/final", 1)
+    assert start.elapsed == pytest.approx(1.5)  # three requests of 0.5 s
+    assert got["http://a.test/loop"].error == "redirect: loop back to http://a.test/loop"
+    assert got["http://a.test/file"].error_kind == "redirect"
+    assert "file" in (got["http://a.test/file"].error or "")
+    assert "more than 5 redirects" in (got["http://c.test/0"].error or "")
+    hosts = Counter(h for _, h, *_ in sim.starts)
+    assert hosts["b.test:80"] == 2  # both hops to b.test were requests to b.test
+
+
+def test_redirect_hops_count_against_the_rate_and_the_target_host() -> None:
+    table = {f"http://a{i}.test/": "http://hub.test/" + str(i) for i in range(12)}
+    urls = list(table)
+    sim = simulate(urls, Config(concurrency=12, per_host=3, rate=20.0), redirects(table, 1.0))
+    times = [t for t, *_ in sim.starts]
+    assert len(times) == 24
+    assert all(b - a >= 0.05 - 1e-9 for a, b in itertools.pairwise(sorted(times)))
+    assert sim.peak("hub.test:80") == 3  # the hops all go to one host: 3 at a time
+
+
+def test_the_timeout_covers_an_attempt_across_its_redirects() -> None:
+    table = {f"http://a.test/{i}": f"http://a.test/{i + 1}" for i in range(3)}
+    sim = simulate(
+        ["http://a.test/0"], Config(timeout=2.5, retries=1, backoff=0.01), redirects(table, 1.0)
+    )
+    (rec,) = sim.by_url().values()
+    # 0 -> 1 -> 2 take 1 s each; the third request has 0.5 s left and times out; the retry
+    # starts at http://a.test/2 with a whole timeout: 1 s to /3, which answers in 1 s.
+    assert (rec.status, rec.attempts, rec.final_url) == (200, 2, "http://a.test/3")
+
+
 @given(
     st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=40),
     st.integers(1, 6),
@@ -374,7 +432,7 @@ def test_drive_runs_the_loop_with_a_blocking_runner() -> None:
             self.done: list[tuple[Job, Outcome]] = []
 
         def submit(self, job: Job) -> None:
-            self.done.append((job, fake.attempt(job.url)))
+            self.done.append((job, fake.get(job.target, job.time_left)))
 
         def collect(self, timeout: float | None) -> list[tuple[Job, Outcome]]:
             if not self.done and timeout:
@@ -387,7 +445,7 @@ def test_drive_runs_the_loop_with_a_blocking_runner() -> None:
     urls = ["http://a.test/1", "x", "http://a.test/2"]
     records = list(drive(Scheduler(urls, Config(backoff=0.01)), Inline()))  # type: ignore[arg-type]
     assert sorted(r.url for r in records) == sorted(urls)
-    assert fake.attempts == {"http://a.test/1": 2, "http://a.test/2": 2}
+    assert fake.requests == {"http://a.test/1": 2, "http://a.test/2": 2}
 
 
 # -- config ------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The asyncio fetcher: one aiohttp session, used by the ``async`` mode.
 
-One call to :meth:`AsyncFetcher.attempt` is one attempt at a URL, redirects included,
-bounded end to end by ``config.timeout`` with ``asyncio.timeout`` (which cancels a name
-lookup, a stalled read or a drip alike). Sockets stay bounded by the concurrency: at most
+One call to :meth:`AsyncFetcher.get` is one GET (redirects are the scheduler's), bounded
+end to end by its timeout with ``asyncio.timeout`` (which cancels a name lookup, a stalled
+read or a drip alike). Sockets stay bounded by the concurrency: at most
 ``concurrency`` connections in use, ``min(per_host, concurrency)`` to one host, and at most
 ``concurrency`` idle keep-alive connections kept, the oldest closed first.
 """
@@ -23,7 +23,7 @@ from ..proxies import Proxies, from_env
 from ._attempt import Outcome
 from ._deadline import Deadline
 from ._decode import DecodeError, Decoder
-from ._policy import REDIRECT_STATUSES, reason, redirect_target, request_headers
+from ._policy import REDIRECT_STATUSES, reason, request_headers
 
 __all__ = ["AsyncFetcher", "classify"]
 
@@ -75,70 +75,60 @@ class AsyncFetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def attempt(self, url: str) -> Outcome:
-        """One attempt at ``url``: never raises for anything the network or server does."""
-        cfg = self._config
+    async def get(self, url: str, timeout: float) -> Outcome:
+        """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
+        network or the server does."""
         phase = _Phase()
         try:
-            async with asyncio.timeout(cfg.timeout):
-                return await self._attempt(url, Deadline(cfg.timeout), phase)
+            async with asyncio.timeout(timeout):
+                return await self._get(url, Deadline(timeout), phase)
         except TimeoutError:
-            return _timed_out(cfg.timeout, f"the {phase.name}")
+            return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
 
-    async def _attempt(self, url: str, deadline: Deadline, phase: _Phase) -> Outcome:
+    async def _get(self, url: str, deadline: Deadline, phase: _Phase) -> Outcome:
         cfg = self._config
         session = self._session
         assert session is not None, "use AsyncFetcher in 'async with'"
-        current, seen = url, {url}
-        while True:
-            phase.name = "headers"
-            try:
-                async with session.get(
-                    current,
-                    allow_redirects=False,
-                    proxy=self._proxies.for_url(current),
-                    timeout=aiohttp.ClientTimeout(
-                        total=None, sock_connect=deadline.connect(cfg.connect_timeout)
-                    ),
-                ) as resp:
-                    location = resp.headers.get("Location")
-                    if location and resp.status in REDIRECT_STATUSES:
-                        nxt, why = redirect_target(current, location, seen, cfg.max_redirects)
-                        if nxt is None:
-                            return Outcome.failed("redirect", why or "refused")
-                        current = nxt
-                        continue
-                    phase.name = "body"
-                    length = 0
-                    decoder = Decoder(resp.headers.get("Content-Encoding"))
-                    async for raw in resp.content.iter_any():
-                        for piece in decoder.feed(raw):
-                            length += len(piece)
-                            if cfg.max_bytes is not None and length > cfg.max_bytes:
-                                resp.close()
-                                return Outcome.failed(
-                                    "too-large", f"body over {cfg.max_bytes} bytes"
-                                )
-                    for piece in decoder.flush():
+        try:
+            async with session.get(
+                url,
+                allow_redirects=False,
+                proxy=self._proxies.for_url(url),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=deadline.connect(cfg.connect_timeout)
+                ),
+            ) as resp:
+                location = resp.headers.get("Location")
+                if location and resp.status in REDIRECT_STATUSES:
+                    return Outcome(status=resp.status, location=location)
+                phase.name = "body"
+                length = 0
+                decoder = Decoder(resp.headers.get("Content-Encoding"))
+                async for raw in resp.content.iter_any():
+                    for piece in decoder.feed(raw):
                         length += len(piece)
-                    if cfg.max_bytes is not None and length > cfg.max_bytes:
-                        return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-                    return Outcome(
-                        status=resp.status,
-                        length=length,
-                        final_url=current,
-                        content_type=resp.headers.get("Content-Type"),
-                        retry_after=resp.headers.get("Retry-After"),
-                    )
-            except asyncio.CancelledError:
-                raise
-            except DecodeError as exc:
-                return Outcome.failed("protocol", f"bad content encoding: {exc}")
-            except Exception as exc:
-                kind, detail = classify(exc, phase.name, cfg.timeout)
-                return Outcome.failed(kind, detail)
+                        if cfg.max_bytes is not None and length > cfg.max_bytes:
+                            resp.close()
+                            return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                for piece in decoder.flush():
+                    length += len(piece)
+                if cfg.max_bytes is not None and length > cfg.max_bytes:
+                    return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                return Outcome(
+                    status=resp.status,
+                    length=length,
+                    content_type=resp.headers.get("Content-Type"),
+                    retry_after=resp.headers.get("Retry-After"),
+                )
+        except asyncio.CancelledError:
+            raise
+        except DecodeError as exc:
+            return Outcome.failed("protocol", f"bad content encoding: {exc}")
+        except Exception as exc:
+            kind, detail = classify(exc, phase.name, cfg.timeout)
+            return Outcome.failed(kind, detail)
 
 
 def _timed_out(timeout: float, waiting_for: str) -> Outcome:

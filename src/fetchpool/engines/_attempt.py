@@ -1,9 +1,10 @@
-"""One attempt at one URL: the narrow interface between the scheduler and a fetcher.
+"""One request: the narrow interface between the scheduler and a fetcher.
 
-A fetcher makes one attempt (redirects included, under one deadline) and returns an
+A fetcher makes one GET (no redirects followed) within a time limit and returns an
 :class:`Outcome`; it never raises for anything the network or the server does. The
-scheduler decides what happens next (a retry, a record). ``FakeFetcher`` answers from a
-function, so scheduling and retry logic can be tested without sockets.
+scheduler decides what happens next — follow a redirect, retry, or make the record — so
+every request, redirect hops included, passes the same limits. ``FakeFetcher`` answers
+from a function, so scheduling, redirect and retry logic can be tested without sockets.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ from typing import Protocol
 
 from ..records import ERROR_KINDS
 
-__all__ = ["AsyncAttempt", "BlockingAttempt", "FakeFetcher", "Outcome", "safe_attempt"]
+__all__ = ["AsyncGet", "BlockingGet", "FakeFetcher", "Outcome", "safe_get"]
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one attempt gave: a response (``status`` set) or an error (``kind`` set)."""
+    """What one request gave: a response (``status`` set) or an error (``kind`` set).
+    A redirect (301, 302, 303, 307, 308 with a Location) has ``location`` set instead of
+    a body length: the scheduler decides whether and when to follow it."""
 
     status: int | None = None
     length: int | None = None
-    final_url: str | None = None
     content_type: str | None = None
     retry_after: str | None = None  # the response's Retry-After header, as sent
+    location: str | None = None  # a redirect's Location header, as sent
     kind: str | None = None  # an error kind from records.ERROR_KINDS
     detail: str = ""
 
@@ -36,29 +39,29 @@ class Outcome:
         return cls(kind=kind, detail=detail)
 
 
-class BlockingAttempt(Protocol):
-    def attempt(self, url: str) -> Outcome: ...
+class BlockingGet(Protocol):
+    def get(self, url: str, timeout: float) -> Outcome: ...
 
 
-class AsyncAttempt(Protocol):
-    async def attempt(self, url: str) -> Outcome: ...
+class AsyncGet(Protocol):
+    async def get(self, url: str, timeout: float) -> Outcome: ...
 
 
 class FakeFetcher:
-    """A fetcher that answers with ``answer(url, n)``, n counting attempts at that URL from 1."""
+    """A fetcher that answers with ``answer(url, n)``, n counting requests for that URL from 1."""
 
     def __init__(self, answer: Callable[[str, int], Outcome]) -> None:
         self._answer = answer
-        self.attempts: dict[str, int] = {}
+        self.requests: dict[str, int] = {}
 
-    def attempt(self, url: str) -> Outcome:
-        n = self.attempts[url] = self.attempts.get(url, 0) + 1
+    def get(self, url: str, timeout: float) -> Outcome:
+        n = self.requests[url] = self.requests.get(url, 0) + 1
         return self._answer(url, n)
 
 
-def safe_attempt(attempt: Callable[[str], Outcome], url: str) -> Outcome:
-    """``attempt(url)``, with a bug in it turned into an ``internal`` outcome, never lost."""
+def safe_get(get: Callable[[str, float], Outcome], url: str, timeout: float) -> Outcome:
+    """``get(url, timeout)``, with a bug in it turned into an ``internal`` outcome, never lost."""
     try:
-        return attempt(url)
+        return get(url, timeout)
     except Exception as exc:
         return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")

@@ -1,15 +1,15 @@
 """The blocking fetcher: one thread-safe urllib3 pool shared by every blocking mode.
 
-One call to :meth:`BlockingFetcher.attempt` is one attempt at a URL, redirects included,
-bounded end to end by ``config.timeout``: the watchdog (``_deadline``) shuts the
-attempt's socket at the deadline, so a server that drips or stalls cannot hold a thread.
+One call to :meth:`BlockingFetcher.get` is one GET (redirects are the scheduler's), bounded
+end to end by its timeout: the watchdog (``_deadline``) shuts the request's socket at the
+deadline, so a server that drips or stalls cannot hold a thread.
 (A name lookup is the one step the watchdog cannot cut: it runs inside the C library,
 bounded by the system resolver's own timeouts.)
 
 Sockets stay bounded by the concurrency: each host's pool holds at most
-``min(per_host, concurrency)`` connections and blocks for a free one (so a redirect to a
-busy host waits its turn), and at most about ``2 × concurrency / per_host`` host pools are
-kept, the least recently used closed first.
+``min(per_host, concurrency)`` connections (and blocks for a free one, a second guard
+behind the scheduler's per-host limit), and at most about ``2 × concurrency / per_host``
+host pools are kept, the least recently used closed first.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ..proxies import Proxies, from_env
 from ._attempt import Outcome
 from ._deadline import Deadline, Guard, Watchdog
 from ._decode import CHUNK, DecodeError, Decoder
-from ._policy import REDIRECT_STATUSES, reason, redirect_target, request_headers
+from ._policy import REDIRECT_STATUSES, reason, request_headers
 
 __all__ = ["BlockingFetcher", "classify"]
 
@@ -67,16 +67,17 @@ class BlockingFetcher:
         for pool in self._proxy_pools.values():
             pool.clear()
 
-    def attempt(self, url: str) -> Outcome:
-        """One attempt at ``url``: never raises for anything the network or server does."""
-        deadline = Deadline(self._config.timeout)
+    def get(self, url: str, timeout: float) -> Outcome:
+        """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
+        network or the server does."""
+        deadline = Deadline(timeout)
         with self._watchdog.guard(deadline.at) as guard:
             _current.guard = guard
             try:
-                return self._attempt(url, deadline, guard)
+                return self._get(url, deadline, guard)
             except Exception as exc:  # a per-URL failure is data, whatever it is
                 if guard.fired:
-                    return _timed_out(self._config.timeout, "the answer")
+                    return _timed_out(timeout, "the answer")
                 return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
             finally:
                 _current.guard = None
@@ -91,70 +92,60 @@ class BlockingFetcher:
                 manager = self._proxy_pools[proxy] = _proxy_manager(proxy, self._config)
             return manager
 
-    def _attempt(self, url: str, deadline: Deadline, guard: Guard) -> Outcome:
+    def _get(self, url: str, deadline: Deadline, guard: Guard) -> Outcome:
         cfg = self._config
-        current, seen = url, {url}
-        while True:
-            if deadline.expired():
-                return _timed_out(cfg.timeout, "a redirect")
-            phase = "headers"
-            resp: Any = None
-            clean = False  # the response was read to its end: its connection may be reused
-            try:
-                left = deadline.remaining()
-                connect = deadline.connect(cfg.connect_timeout)
-                resp = self._manager(current).request(
-                    "GET",
-                    current,
-                    preload_content=False,
-                    decode_content=False,
-                    redirect=False,
-                    retries=False,
-                    timeout=urllib3.Timeout(connect=connect, read=left),
-                    pool_timeout=left,
-                )
-                location = resp.headers.get("Location")
-                if location and resp.status in REDIRECT_STATUSES:
-                    clean = _finish_quietly(resp)
-                    nxt, why = redirect_target(current, location, seen, cfg.max_redirects)
-                    if nxt is None:
-                        return Outcome.failed("redirect", why or "refused")
-                    current = nxt
-                    continue
-                phase = "body"
-                length = 0
-                decoder = Decoder(resp.headers.get("Content-Encoding"))
-                while raw := resp.read1(CHUNK, decode_content=False):
-                    for piece in decoder.feed(raw):
-                        length += len(piece)
-                        if cfg.max_bytes is not None and length > cfg.max_bytes:
-                            return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-                for piece in decoder.flush():
+        phase = "headers"
+        resp: Any = None
+        clean = False  # the response was read to its end: its connection may be reused
+        try:
+            left = deadline.remaining()
+            resp = self._manager(url).request(
+                "GET",
+                url,
+                preload_content=False,
+                decode_content=False,
+                redirect=False,
+                retries=False,
+                timeout=urllib3.Timeout(connect=deadline.connect(cfg.connect_timeout), read=left),
+                pool_timeout=left,
+            )
+            location = resp.headers.get("Location")
+            if location and resp.status in REDIRECT_STATUSES:
+                clean = _finish_quietly(resp)
+                return Outcome(status=resp.status, location=location)
+            phase = "body"
+            length = 0
+            decoder = Decoder(resp.headers.get("Content-Encoding"))
+            while raw := resp.read1(CHUNK, decode_content=False):
+                for piece in decoder.feed(raw):
                     length += len(piece)
-                if guard.fired:  # the cut looks like the end of a body sent until close
-                    return _timed_out(cfg.timeout, "the body")
-                if cfg.max_bytes is not None and length > cfg.max_bytes:
-                    return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-                clean = True
-            except DecodeError as exc:
-                return Outcome.failed("protocol", f"bad content encoding: {exc}")
-            except Exception as exc:
-                if guard.fired:
-                    return _timed_out(cfg.timeout, f"the {phase}")
-                kind, detail = classify(exc, phase)
-                return Outcome.failed(kind, detail)
-            finally:
-                if resp is not None:
-                    if not clean:
-                        resp.close()  # never hand a half-read connection back to the pool
-                    resp.release_conn()  # a closed connection frees its place in the pool
+                    if cfg.max_bytes is not None and length > cfg.max_bytes:
+                        return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+            for piece in decoder.flush():
+                length += len(piece)
+            if guard.fired:  # the cut looks like the end of a body sent until close
+                return _timed_out(deadline.seconds, "the body")
+            if cfg.max_bytes is not None and length > cfg.max_bytes:
+                return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+            clean = True
             return Outcome(
                 status=resp.status,
                 length=length,
-                final_url=current,
                 content_type=resp.headers.get("Content-Type"),
                 retry_after=resp.headers.get("Retry-After"),
             )
+        except DecodeError as exc:
+            return Outcome.failed("protocol", f"bad content encoding: {exc}")
+        except Exception as exc:
+            if guard.fired:
+                return _timed_out(deadline.seconds, f"the {phase}")
+            kind, detail = classify(exc, phase)
+            return Outcome.failed(kind, detail)
+        finally:
+            if resp is not None:
+                if not clean:
+                    resp.close()  # never hand a half-read connection back to the pool
+                resp.release_conn()  # a closed connection frees its place in the pool
 
 
 def _timed_out(timeout: float, waiting_for: str) -> Outcome:

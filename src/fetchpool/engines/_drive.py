@@ -1,8 +1,8 @@
 """The loop every engine runs around the scheduler, in a blocking and an asyncio form.
 
-An engine only says how an attempt runs at once with others: a :class:`Runner` starts
-attempts (``submit``) and hands back finished ones (``collect``); the loop asks the
-scheduler what to do next and turns finished attempts into records. The scheduler is
+An engine only says how requests run at once: a :class:`Runner` starts requests
+(``submit``) and hands back finished ones (``collect``); the loop asks the scheduler what
+to do next and hands each finished request back to it, which may give a record. The scheduler is
 only ever touched by the thread (or the event loop) running this loop.
 """
 
@@ -25,13 +25,13 @@ Batches = AsyncGenerator[list[Record], None]
 
 class Runner(Protocol):
     def submit(self, job: Job) -> None:
-        """Start an attempt at ``job.url``."""
+        """Start a GET of ``job.target`` within ``job.time_left`` seconds."""
 
     def collect(self, timeout: float | None) -> list[Finished]:
-        """Finished attempts: wait for at least one, or ``timeout`` seconds (None: no limit)."""
+        """Finished requests: wait for at least one, or ``timeout`` seconds (None: no limit)."""
 
     def drain(self) -> list[Finished]:
-        """Attempts already finished, without waiting (after an interrupt)."""
+        """Requests already finished, without waiting (after an interrupt)."""
 
 
 def drive(scheduler: Scheduler, runner: Runner) -> Generator[Record, None, None]:
@@ -59,16 +59,18 @@ def drive(scheduler: Scheduler, runner: Runner) -> Generator[Record, None, None]
 
 
 class AsyncDriver:
-    """The same loop on an event loop: one task per attempt, at most ``concurrency`` at once.
+    """The same loop on an event loop: one task per request, at most ``concurrency`` at once.
 
     Finished attempts land in a list and wake the loop (no per-wakeup scan over every
     task). Records are handed over in batches: at most ``concurrency`` wait at once, and
     none are made while the consumer holds a batch, so memory does not grow with the input.
     """
 
-    def __init__(self, scheduler: Scheduler, attempt: Callable[[str], Awaitable[Outcome]]) -> None:
+    def __init__(
+        self, scheduler: Scheduler, get: Callable[[str, float], Awaitable[Outcome]]
+    ) -> None:
         self._scheduler = scheduler
-        self._attempt = attempt
+        self._get = get
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[Finished] = []
         self._wake: asyncio.Event | None = None
@@ -76,7 +78,7 @@ class AsyncDriver:
 
     async def _run(self, job: Job) -> None:
         try:
-            outcome = await self._attempt(job.url)
+            outcome = await self._get(job.target, job.time_left)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a fetcher must not lose the URL's record
@@ -125,7 +127,7 @@ class AsyncDriver:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def take_ready(self) -> list[Record]:
-        """Records of attempts finished and not yet handed over (also used after Ctrl-C)."""
+        """Records of requests finished and not yet handed over (also used after Ctrl-C)."""
         finished, self._finished = self._finished, []
         records = []
         for job, outcome in finished:

@@ -1,12 +1,19 @@
-"""The scheduler: which attempt starts next, and what a finished attempt becomes.
+"""The scheduler: which request starts next, and what a finished request leads to.
 
 Every engine runs the same loop around it (see ``_drive``): ``poll()`` says start this
-:class:`Job`, hand over this :class:`Record` (an invalid URL: no request), :class:`Wait`
-(nothing may start yet), or None (the run is over); ``finish(job, outcome)`` returns the
-URL's record, or None when the URL will be tried again. The scheduler holds every limit —
-``concurrency`` in flight, ``per_host`` in flight to one host, ``rate`` and ``host_rate``
-starts a second, retries with backoff, the pause after a 429 — and does no I/O and no
-locking: one thread or one event loop owns it. Clocks and randomness are injected.
+:class:`Job` (one GET of ``job.target`` within ``job.time_left`` seconds), hand over this
+:class:`Record` (an invalid URL: no request), :class:`Wait` (nothing may start yet), or
+None (the run is over); ``finish(job, outcome)`` returns the URL's record, or None when
+the URL goes on — to the next redirect hop, or to another attempt. The scheduler holds
+every limit — ``concurrency`` in flight, ``per_host`` in flight to one host, ``rate`` and
+``host_rate`` requests started a second (redirect hops and retries count like any other
+request), retries with backoff, the pause after a 429, the redirect rules — and does no
+I/O and no locking: one thread or one event loop owns it. Clocks and randomness are
+injected.
+
+An attempt is a request and the redirect hops after it; ``timeout`` bounds the time its
+requests are in flight, together (time spent waiting for a turn between hops does not
+count). A retry starts a new attempt at the URL that failed.
 
 Input is read ahead by at most ``lookahead`` URLs (plus those waiting to be retried, which
 count against the same budget), so a worker never sits idle behind a busy host while URLs
@@ -28,7 +35,7 @@ from ..config import Config
 from ..records import Record, error_record
 from ._attempt import Outcome
 from ._limits import HostState, Spacing, host_key
-from ._policy import invalid_record
+from ._policy import invalid_record, redirect_target
 from ._retry import THROTTLE_STATUS, backoff, retryable, server_wait
 
 __all__ = ["FORGET_AFTER", "Job", "Scheduler", "Wait"]
@@ -40,12 +47,19 @@ _SWEEP_EVERY = 1.0
 
 @dataclass(slots=True, eq=False)
 class Job:
-    """One URL on its way: ``attempt`` is the number of the attempt now started (from 1)."""
+    """One URL on its way. ``target`` is the URL to request now (``url`` or where it
+    redirected), ``attempt`` the number of the attempt under way (from 1), ``time_left``
+    what is left of this attempt's timeout for the next request."""
 
     url: str
+    target: str
     host: str
+    seen: set[str]
     attempt: int = 0
     first_start: float = 0.0
+    time_left: float = 0.0
+    hop: bool = False  # the next start continues an attempt (a redirect), not a new one
+    started: float = 0.0  # when the request in flight started
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +144,7 @@ class Scheduler:
         return None
 
     def finish(self, job: Job, outcome: Outcome) -> Record | None:
-        """Account for a finished attempt; the URL's record, or None if it will be retried."""
+        """Account for a finished request; the URL's record, or None if it goes on."""
         now = self._clock()
         cfg = self._cfg
         self._in_flight -= 1
@@ -141,12 +155,26 @@ class Scheduler:
         else:
             wait = asked
         host.finish(throttled=outcome.status == THROTTLE_STATUS, pause=wait, now=now)
+        self._forget_if_idle(job.host, now)
+        job.time_left -= now - job.started
+        if outcome.location is not None:
+            nxt, why = redirect_target(job.target, outcome.location, job.seen, cfg.max_redirects)
+            if nxt is None:
+                return _record(job, Outcome.failed("redirect", why or "refused"), now)
+            job.target, job.host = nxt, host_key(nxt)
+            if job.time_left > 0:
+                job.hop = True
+                self._queue(job, front=True)  # a hop goes before its host's fresh URLs
+                return None
+            outcome = Outcome.failed(
+                "timeout", f"no complete answer within {cfg.timeout:g} s (redirects)"
+            )
         if job.attempt <= cfg.retries and retryable(outcome):
+            job.hop = False
             heapq.heappush(self._delayed, (now + wait, next(self._seq), job))
             self._held += 1
             return None
-        self._forget_if_idle(job.host, now)
-        return _record(job, outcome, now - job.first_start)
+        return _record(job, outcome, now)
 
     # -- inside ------------------------------------------------------------------
 
@@ -160,7 +188,7 @@ class Scheduler:
             bad = invalid_record(url)
             if bad is not None:
                 return bad
-            self._queue(Job(url=url, host=host_key(url)), front=False)
+            self._queue(Job(url=url, target=url, host=host_key(url), seen={url}), front=False)
         return None
 
     def _queue(self, job: Job, *, front: bool) -> None:
@@ -178,6 +206,7 @@ class Scheduler:
         while self._delayed and self._delayed[0][0] <= now:
             _, _, job = heapq.heappop(self._delayed)
             self._held -= 1
+            job.host = host_key(job.target)
             self._queue(job, front=True)  # a retry goes before its host's fresh URLs
         if now >= self._next_sweep:
             self._next_sweep = now + _SWEEP_EVERY
@@ -193,9 +222,12 @@ class Scheduler:
         self._rate.take(now)
         self._held -= 1
         self._in_flight += 1
-        job.attempt += 1
-        if job.attempt == 1:
-            job.first_start = now
+        if not job.hop:  # a new attempt, with a whole timeout
+            job.attempt += 1
+            job.time_left = self._cfg.timeout
+            if job.attempt == 1:
+                job.first_start = now
+        job.started = now
         return job
 
     def _forget_if_idle(self, key: str, now: float) -> None:
@@ -204,7 +236,8 @@ class Scheduler:
             del self._hosts[key]
 
 
-def _record(job: Job, outcome: Outcome, elapsed: float) -> Record:
+def _record(job: Job, outcome: Outcome, now: float) -> Record:
+    elapsed = now - job.first_start
     if outcome.kind is not None:
         return error_record(
             job.url, outcome.kind, outcome.detail, elapsed=elapsed, attempts=job.attempt
@@ -214,7 +247,7 @@ def _record(job: Job, outcome: Outcome, elapsed: float) -> Record:
         status=outcome.status,
         length=outcome.length,
         elapsed=elapsed,
-        final_url=outcome.final_url,
+        final_url=job.target,
         content_type=outcome.content_type,
         attempts=job.attempt,
     )

@@ -18,7 +18,7 @@ __all__ = ["batches", "run"]
 def batches(urls: Iterable[str], config: Config) -> tuple[AsyncDriver, Batches]:
     """The engine itself, for use inside a running event loop."""
     fetcher = AsyncFetcher(config)
-    driver = AsyncDriver(Scheduler(urls, config), fetcher.attempt)
+    driver = AsyncDriver(Scheduler(urls, config), fetcher.get)
 
     async def run() -> Batches:
         async with fetcher, contextlib.aclosing(driver.batches()) as records:

@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterable
 
 from ..config import Config
 from ..records import Record
-from ._attempt import safe_attempt
+from ._attempt import safe_get
 from ._blocking import BlockingFetcher
 from ._drive import Finished, drive
 from ._scheduler import Job, Scheduler
@@ -24,7 +24,7 @@ class _Inline:
         self._done: list[Finished] = []
 
     def submit(self, job: Job) -> None:
-        self._done.append((job, safe_attempt(self._fetcher.attempt, job.url)))
+        self._done.append((job, safe_get(self._fetcher.get, job.target, job.time_left)))
 
     def collect(self, timeout: float | None) -> list[Finished]:
         if not self._done and timeout:

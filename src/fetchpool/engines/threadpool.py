@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from ..config import Config
 from ..records import Record
-from ._attempt import Outcome, safe_attempt
+from ._attempt import Outcome, safe_get
 from ._blocking import BlockingFetcher
 from ._drive import Finished, drive
 from ._scheduler import Job, Scheduler
@@ -32,7 +32,7 @@ class _Window:
         self._futures: dict[Future[Outcome], Job] = {}
 
     def submit(self, job: Job) -> None:
-        future = self._executor.submit(safe_attempt, self._fetcher.attempt, job.url)
+        future = self._executor.submit(safe_get, self._fetcher.get, job.target, job.time_left)
         self._futures[future] = job
 
     def collect(self, timeout: float | None) -> list[Finished]:

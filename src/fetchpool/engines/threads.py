@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterable
 
 from ..config import Config
 from ..records import Record
-from ._attempt import safe_attempt
+from ._attempt import safe_get
 from ._blocking import BlockingFetcher
 from ._drive import Finished, drive
 from ._scheduler import Job, Scheduler
@@ -42,7 +42,7 @@ class _Workers:
 
     def _work(self) -> None:
         while (job := self._todo.get()) is not _STOP:
-            outcome = safe_attempt(self._fetcher.attempt, job.url)
+            outcome = safe_get(self._fetcher.get, job.target, job.time_left)
             with self._arrived:
                 self._results.append((job, outcome))
                 self._arrived.notify()

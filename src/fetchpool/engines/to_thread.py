@@ -32,12 +32,12 @@ def batches(
     """
     fetcher = BlockingFetcher(config)
 
-    async def attempt(url: str) -> Outcome:
+    async def get(url: str, timeout: float) -> Outcome:
         if executor is None:
-            return await asyncio.to_thread(fetcher.attempt, url)
-        return await asyncio.get_running_loop().run_in_executor(executor, fetcher.attempt, url)
+            return await asyncio.to_thread(fetcher.get, url, timeout)
+        return await asyncio.get_running_loop().run_in_executor(executor, fetcher.get, url, timeout)
 
-    driver = AsyncDriver(Scheduler(urls, config), attempt)
+    driver = AsyncDriver(Scheduler(urls, config), get)
 
     async def run() -> Batches:
         try:
