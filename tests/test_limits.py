@@ -5,6 +5,7 @@ the others, and open sockets bounded by the concurrency."""
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fetchpool import MODES, fetch
+from fetchpool.cli import main
 from fetchpool.site import TestSite
 
 pytestmark = pytest.mark.timeout(90)
@@ -157,3 +159,27 @@ def test_open_sockets_are_bounded_by_the_concurrency(
     # pools keep about 2 x 8 connections; 4 hosts x 2 would fit in far less, but a leak
     # over 400 requests would show hundreds.
     assert peak <= 10 + 2 * 8 + 8, f"{peak} open files at -c 8"
+
+
+@pytest.mark.parametrize(
+    ("flags", "needle"),
+    [
+        (["--per-host", "0"], "per_host must be at least 1"),
+        (["--retries", "-1"], "retries must be at least 0"),
+        (["--rate", "0"], "rate must be more than 0"),
+        (["--rate", "fast"], "not a number per second"),
+        (["--host-rate", "-3"], "host_rate"),
+        (["--backoff", "-1"], "backoff must be 0 or more"),
+        (["--max-wait", "nan"], "max_wait"),
+        (["--connect-timeout", "0"], "connect_timeout"),
+        (["--lookahead", "0"], "lookahead must be at least 1"),
+    ],
+)
+def test_bad_limits_are_one_line_usage_errors(flags: list[str], needle: str) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["fetch", *flags, "http://127.0.0.1:1/"], stdin=io.StringIO(), stdout=out, stderr=err
+    )
+    assert code == 2 and out.getvalue() == ""
+    assert err.getvalue().startswith("fetchpool: error: ") and err.getvalue().count("\n") == 1
+    assert needle in err.getvalue()

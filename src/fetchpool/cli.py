@@ -211,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the built-in local test site",
         description="Serve the built-in test site (/page/N, /delay/MS/N, /status/CODE, "
-        "/bytes/N, /redirect/N) until Ctrl-C.",
+        "/bytes/N, /redirect/N, and /fault/... routes that commit every fault a server can: "
+        "resets, stalls, drips, truncated bodies, 429s, loops, a gzip bomb) until Ctrl-C.",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=_int, default=8000, help="port (default: 8000)")

@@ -248,6 +248,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the site in the foreground until Ctrl-C (``fetchpool serve``)."""
     site = TestSite(host, port).start()
     print(f"fetchpool test site on {site.url('/')} (Ctrl-C to stop)", flush=True)
+    print(f"replies that are not HTTP on {site.raw_url('/garbage')}, /close, /drip-headers")
     try:
         threading.Event().wait()
     finally:
