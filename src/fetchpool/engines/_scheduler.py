@@ -131,7 +131,7 @@ class Scheduler:
             if at <= now:
                 if rate_at <= now:
                     return self._start(key, host, now)
-                at = rate_at
+                return Wait(rate_at - now)  # nothing at all may start before that
             wake = min(wake, at)
         if self._delayed:
             wake = min(wake, self._delayed[0][0])
