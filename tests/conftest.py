@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fetchpool.site import TestSite
+from fetchpool.site_faults import bomb_body
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -24,6 +26,7 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def site() -> Iterator[TestSite]:
+    bomb_body()  # built once up front (under a second), not inside a request's timeout
     with TestSite() as s:
         yield s
 
@@ -49,3 +52,25 @@ def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARS}
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture(scope="session")
+def other_site() -> Iterator[TestSite]:
+    """A second site: another host (host:port) beside `site`."""
+    with TestSite() as s:
+        yield s
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A URL whose connect hangs: a listening socket with a full accept queue drops SYNs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=5)  # fills the queue
+    try:
+        yield f"http://127.0.0.1:{port}/nothing"
+    finally:
+        filler.close()
+        server.close()

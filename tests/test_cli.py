@@ -167,7 +167,7 @@ def test_bad_input_from_the_installed_command_has_no_traceback(
 def test_ctrl_c_writes_finished_records_and_exits_130(
     fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, mode: str, tmp_path: Path
 ) -> None:
-    # 400 pages of 200 ms at -c 20 take 4 s; interrupt after about 1 s.
+    # 400 pages of 200 ms at -c 20 take at least 4 s; interrupt soon after the first records.
     urls = [site.url(f"/delay/200/{i}") for i in range(400)]
     listing = tmp_path / "urls.txt"
     listing.write_text("\n".join(urls) + "\n")
@@ -179,7 +179,12 @@ def test_ctrl_c_writes_finished_records_and_exits_130(
         text=True,
         env=clean_env,
     )
-    time.sleep(1.2)
+    # Interrupt once records are flowing (start-up on a busy machine can take a while).
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:
+        if target.exists() and target.read_text().count("\n") >= 5:
+            break
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = proc.communicate(timeout=20)

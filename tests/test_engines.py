@@ -38,14 +38,17 @@ def _mixed(site: TestSite) -> dict[str, tuple[int | None, int | None, str | None
 @pytest.mark.parametrize("mode", MODES)
 def test_every_url_gets_exactly_one_correct_record(site: TestSite, mode: str) -> None:
     cases = _mixed(site)
-    records = list(fetch(cases, mode=mode, concurrency=8, timeout=10))
+    records = list(fetch(cases, mode=mode, concurrency=8, timeout=10, backoff=0.01))
     assert sorted(r.url for r in records) == sorted(cases)
+    retried = {site.url("/status/503"), "http://127.0.0.1:1/refused"}  # 2 retries by default
     for rec in records:
         status, length, kind = cases[rec.url]
         assert (rec.status, rec.length, rec.error_kind) == (status, length, kind), rec
         assert rec.elapsed >= 0
         if kind is None:
-            assert rec.attempts == 1 and rec.final_url is not None
+            assert rec.final_url is not None
+        if kind != "invalid-url":
+            assert rec.attempts == (3 if rec.url in retried else 1), rec
     redirected = next(r for r in records if r.url.endswith("/redirect/3"))
     assert redirected.final_url == site.url("/page/0")
     assert redirected.content_type is not None and "text/html" in redirected.content_type
@@ -64,7 +67,7 @@ def test_too_many_redirects_and_max_bytes(site: TestSite, mode: str) -> None:
 @pytest.mark.parametrize("limit", [2, 5, 16])
 def test_concurrency_is_bounded_and_used(fresh_site: TestSite, mode: str, limit: int) -> None:
     urls = [fresh_site.url(f"/delay/60/{i}") for i in range(limit * 3)]
-    records = list(fetch(urls, mode=mode, concurrency=limit))
+    records = list(fetch(urls, mode=mode, concurrency=limit, per_host=limit))
     assert len(records) == len(urls) and all(r.status == 200 for r in records)
     assert 1 < fresh_site.peak <= limit
 
@@ -80,7 +83,7 @@ def test_to_thread_honours_concurrency_beyond_the_default_executor(site: TestSit
     # lesson's code takes 9 x 0.5 s here; with -c 50 all 50 run at once.
     urls = [site.url(f"/delay/500/{i}") for i in range(50)]
     start = time.perf_counter()
-    records = list(fetch(urls, mode="to-thread", concurrency=50))
+    records = list(fetch(urls, mode="to-thread", concurrency=50, per_host=50))
     wall = time.perf_counter() - start
     assert len(records) == 50 and all(r.status == 200 for r in records)
     assert wall < 1.0, f"to-thread took {wall:.2f} s for 50 x 500 ms at -c 50"
@@ -111,8 +114,11 @@ def test_input_is_read_lazily(site: TestSite, mode: str) -> None:
     first = list(itertools.islice(records, 40))
     records.close()
     assert len(first) == 40
-    # Read ahead only what is in flight or finished and waiting: each at most `concurrency`.
-    assert pulled <= 40 + 2 * 4 + 1, pulled
+    # Read ahead only the look-ahead window (to find a free host), what is in flight and
+    # what is finished and waiting: the last two at most `concurrency` each.
+    lookahead = fetchpool.Config(concurrency=4).read_ahead
+    assert lookahead == 32
+    assert pulled <= 40 + lookahead + 2 * 4 + 1, pulled
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import Any
 
 from . import engines
 from .config import (
+    DEFAULT_BACKOFF,
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_WAIT,
     DEFAULT_MODE,
+    DEFAULT_PER_HOST,
+    DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     Config,
 )
@@ -21,25 +27,10 @@ from .records import Record
 __all__ = ["fetch", "fetch_async"]
 
 
-def _config(
-    config: Config | None,
-    mode: str,
-    concurrency: int,
-    timeout: float,
-    max_redirects: int,
-    max_bytes: int | None,
-    headers: Mapping[str, str] | None,
-) -> Config:
+def _config(config: Config | None, headers: Mapping[str, str] | None, **settings: Any) -> Config:
     if config is not None:
         return config
-    return Config(
-        mode=mode,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_redirects=max_redirects,
-        max_bytes=max_bytes,
-        headers=dict(headers or {}),
-    )
+    return Config(headers=dict(headers or {}), **settings)
 
 
 def _trimmed(urls: Iterable[str] | str) -> Iterator[str]:
@@ -60,19 +51,42 @@ def fetch(
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     max_bytes: int | None = None,
     headers: Mapping[str, str] | None = None,
+    connect_timeout: float | None = None,
+    retries: int = DEFAULT_RETRIES,
+    backoff: float = DEFAULT_BACKOFF,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    per_host: int = DEFAULT_PER_HOST,
+    rate: float | None = None,
+    host_rate: float | None = None,
     config: Config | None = None,
 ) -> Generator[Record, None, None]:
     """Fetch every URL; yield one :class:`Record` per URL as each completes.
 
     ``urls`` is read lazily, so it may be a generator over a huge file. A URL that fails
     yields a record with ``error`` set; only bad arguments raise (:class:`UsageError`).
-    ``config``, when given, replaces every other keyword. Closing the iterator early
-    stops the run.
+    The keywords are those of :class:`Config` (timeouts, retries with backoff, per-host and
+    rate limits, size cap, headers); ``config``, when given, replaces every other keyword.
+    Closing the iterator early stops the run.
 
     >>> for rec in fetch(["https://example.com"], mode="threadpool"):  # doctest: +SKIP
     ...     print(rec.status, rec.length)
     """
-    cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers)
+    cfg = _config(
+        config,
+        headers,
+        mode=mode,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_redirects=max_redirects,
+        max_bytes=max_bytes,
+        connect_timeout=connect_timeout,
+        retries=retries,
+        backoff=backoff,
+        max_wait=max_wait,
+        per_host=per_host,
+        rate=rate,
+        host_rate=host_rate,
+    )
     return engines.run(_trimmed(urls), cfg)
 
 
@@ -85,6 +99,13 @@ async def fetch_async(
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     max_bytes: int | None = None,
     headers: Mapping[str, str] | None = None,
+    connect_timeout: float | None = None,
+    retries: int = DEFAULT_RETRIES,
+    backoff: float = DEFAULT_BACKOFF,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    per_host: int = DEFAULT_PER_HOST,
+    rate: float | None = None,
+    host_rate: float | None = None,
     config: Config | None = None,
 ) -> AsyncIterator[Record]:
     """The async twin of :func:`fetch`, for use inside a running event loop.
@@ -93,23 +114,40 @@ async def fetch_async(
     executor of ``concurrency`` threads, leaving the loop's default executor alone);
     the other modes run in a worker thread and hand records over to the loop.
     """
-    cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers)
+    cfg = _config(
+        config,
+        headers,
+        mode=mode,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_redirects=max_redirects,
+        max_bytes=max_bytes,
+        connect_timeout=connect_timeout,
+        retries=retries,
+        backoff=backoff,
+        max_wait=max_wait,
+        per_host=per_host,
+        rate=rate,
+        host_rate=host_rate,
+    )
     source = _trimmed(urls)
     if cfg.mode == "async":
         from .engines import aio
 
         _, batches = aio.batches(source, cfg)
-        async for batch in batches:
-            for rec in batch:
-                yield rec
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                for rec in batch:
+                    yield rec
     elif cfg.mode == "to-thread":
         from .engines import to_thread
 
         with ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="fetchpool") as pool:
             _, batches = to_thread.batches(source, cfg, executor=pool)
-            async for batch in batches:
-                for rec in batch:
-                    yield rec
+            async with contextlib.aclosing(batches):
+                async for batch in batches:
+                    for rec in batch:
+                        yield rec
     else:
         records = engines.run(source, cfg)
         # One thread steps the generator, so it never runs on two threads at once.
@@ -117,10 +155,12 @@ async def fetch_async(
             loop = asyncio.get_running_loop()
             try:
                 while True:
-                    item = await loop.run_in_executor(stepper, partial(_step, records))
-                    if item is None:
+                    got: Record | None = await loop.run_in_executor(
+                        stepper, partial(_step, records)
+                    )
+                    if got is None:
                         break
-                    yield item
+                    yield got
             finally:
                 await loop.run_in_executor(stepper, records.close)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -11,9 +12,14 @@ from . import __version__
 from .errors import UsageError
 
 __all__ = [
+    "DEFAULT_BACKOFF",
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_LOOKAHEAD_PER_SLOT",
     "DEFAULT_MAX_REDIRECTS",
+    "DEFAULT_MAX_WAIT",
     "DEFAULT_MODE",
+    "DEFAULT_PER_HOST",
+    "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
     "MODES",
     "USER_AGENT",
@@ -26,6 +32,12 @@ DEFAULT_MODE: Final = "async"
 DEFAULT_CONCURRENCY: Final = 32
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_REDIRECTS: Final = 10
+DEFAULT_RETRIES: Final = 2
+DEFAULT_BACKOFF: Final = 1.0
+DEFAULT_MAX_WAIT: Final = 60.0
+DEFAULT_PER_HOST: Final = 8
+#: URLs read ahead per unit of concurrency, to find one whose host is free (see Config).
+DEFAULT_LOOKAHEAD_PER_SLOT: Final = 8
 USER_AGENT: Final = f"fetchpool/{__version__}"
 
 
@@ -33,9 +45,18 @@ USER_AGENT: Final = f"fetchpool/{__version__}"
 class Config:
     """How to fetch: limits and request settings. Validated on creation.
 
-    ``timeout`` bounds each request end to end (connect, headers and the whole body).
+    ``timeout`` bounds each attempt end to end (connect, headers, redirects and the whole
+    body); ``connect_timeout`` (None: the same as ``timeout``) bounds making a connection.
+    ``retries`` more attempts are made after a connection error, a timeout, a truncated body
+    or a 408, 429, 500, 502, 503 or 504, waiting ``backoff`` × 2^(n-1) seconds with jitter
+    (or what ``Retry-After`` asks), never more than ``max_wait`` seconds.
+    ``per_host`` requests at most are in flight to one host (``host:port``), ``concurrency``
+    in total; ``rate`` and ``host_rate`` (None: no limit) cap attempts started per second,
+    overall and per host. ``lookahead`` URLs at most are read ahead of the ones in flight,
+    to find one whose host is free (None: ``DEFAULT_LOOKAHEAD_PER_SLOT`` × ``concurrency``).
     ``max_bytes`` stops reading a body past that many bytes after content decoding (None: no cap).
     ``headers`` are sent with every request; a ``User-Agent`` among them replaces fetchpool's.
+    ``trust_env``: take proxies from the usual environment variables (see ``proxies``).
     """
 
     mode: str = DEFAULT_MODE
@@ -44,6 +65,15 @@ class Config:
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_bytes: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    connect_timeout: float | None = None
+    retries: int = DEFAULT_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    max_wait: float = DEFAULT_MAX_WAIT
+    per_host: int = DEFAULT_PER_HOST
+    rate: float | None = None
+    host_rate: float | None = None
+    lookahead: int | None = None
+    trust_env: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -58,6 +88,7 @@ class Config:
             raise UsageError(f"max_redirects must be 0 or more, not {self.max_redirects}")
         if self.max_bytes is not None and self.max_bytes < 0:
             raise UsageError(f"max_bytes must be 0 or more, not {self.max_bytes}")
+        _check_limits(self)
         merged = {"User-Agent": USER_AGENT}
         for name, value in self.headers.items():
             for known in list(merged):
@@ -65,6 +96,48 @@ class Config:
                     del merged[known]
             merged[name] = value
         object.__setattr__(self, "headers", MappingProxyType(merged))
+
+    @property
+    def read_ahead(self) -> int:
+        """URLs read ahead of the ones in flight: ``lookahead``, or its default."""
+        if self.lookahead is not None:
+            return self.lookahead
+        return DEFAULT_LOOKAHEAD_PER_SLOT * self.concurrency
+
+
+def _whole(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{name} must be a whole number, not {value!r}")
+    if value < low:
+        raise UsageError(f"{name} must be at least {low}, not {value}")
+
+
+def _number(name: str, value: object, what: str, *, zero: bool = False) -> None:
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > 0 or (zero and value == 0))
+    ):
+        return
+    least = "0 or more" if zero else "more than 0"
+    raise UsageError(f"{name} must be {least} {what}, not {value!r}")
+
+
+def _check_limits(cfg: Config) -> None:
+    """The retry and limit settings, each checked with a message naming it."""
+    _whole("retries", cfg.retries, 0)
+    _whole("per_host", cfg.per_host, 1)
+    if cfg.lookahead is not None:
+        _whole("lookahead", cfg.lookahead, 1)
+    _number("backoff", cfg.backoff, "seconds", zero=True)
+    _number("max_wait", cfg.max_wait, "seconds", zero=True)
+    if cfg.connect_timeout is not None:
+        _number("connect_timeout", cfg.connect_timeout, "seconds")
+    if cfg.rate is not None:
+        _number("rate", cfg.rate, "requests per second")
+    if cfg.host_rate is not None:
+        _number("host_rate", cfg.host_rate, "requests per second")
 
 
 def parse_header(text: str) -> tuple[str, str]:

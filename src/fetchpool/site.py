@@ -13,6 +13,7 @@ Routes:
   /headers         JSON of the request's headers (also kept as .last_headers)
   /stats           JSON: requests served, in flight now, peak in flight (not counted itself)
   /stats/reset     sets the counters to zero
+  /fault/...       every fault a server can commit: see fetchpool.site_faults
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from aiohttp import web
+
+from .site_faults import Faults, RawServer
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,6 +79,10 @@ class TestSite:
         self.in_flight = 0
         self.peak = 0
         self.last_headers: dict[str, str] = {}
+        #: When each counted request arrived (time.monotonic), the latest 100,000.
+        self.arrivals: deque[float] = deque(maxlen=100_000)
+        self.faults = Faults()
+        self.raw = RawServer()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -93,6 +102,7 @@ class TestSite:
                 web.get("/stats", self._stats),
                 web.get("/stats/reset", self._reset),
                 web.get("/", self._index),
+                *self.faults.routes(),
             ]
         )
         return app
@@ -102,6 +112,7 @@ class TestSite:
         if request.path.startswith("/stats"):
             return await handler(request)
         self.requests += 1
+        self.arrivals.append(time.monotonic())
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
@@ -163,6 +174,7 @@ class TestSite:
     def reset(self) -> None:
         self.requests = 0
         self.peak = self.in_flight
+        self.arrivals.clear()
 
     # -- running ---------------------------------------------------------------
 
@@ -172,10 +184,16 @@ class TestSite:
         site = web.TCPSite(self._runner, self.host, self.port, backlog=4096, reuse_address=True)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        await self.raw.start(self.host)
 
     def url(self, path: str = "/") -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}{path}"
+
+    def raw_url(self, path: str) -> str:
+        """A URL on the raw server (see site_faults): /garbage, /close, /drip-headers."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.raw.port}{path}"
 
     def start(self) -> TestSite:
         """Start in a background thread; returns once the port is bound."""
@@ -197,6 +215,7 @@ class TestSite:
                 loop.run_forever()
             finally:
                 assert self._runner is not None
+                loop.run_until_complete(self.raw.close())
                 loop.run_until_complete(self._runner.cleanup())
                 loop.close()
 
@@ -229,6 +248,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the site in the foreground until Ctrl-C (``fetchpool serve``)."""
     site = TestSite(host, port).start()
     print(f"fetchpool test site on {site.url('/')} (Ctrl-C to stop)", flush=True)
+    print(f"replies that are not HTTP on {site.raw_url('/garbage')}, /close, /drip-headers")
     try:
         threading.Event().wait()
     finally:

@@ -49,6 +49,8 @@ def check_url(url: str) -> str | None:
             return f"bad IPv6 address {host!r}"
     elif any(c in _BAD_HOST_CHARS for c in host) or ".." in host or len(host) > 253:
         return f"bad host {host!r}"
+    elif any(len(label) > 63 for label in host.split(".")):  # DNS allows 63 bytes a label
+        return f"bad host {host!r}: a part longer than 63 characters"
     return None
 
 

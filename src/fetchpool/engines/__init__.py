@@ -1,5 +1,14 @@
 """The engines: one module per ``--mode``. Each only decides how requests run at once;
-the fetchers (``_blocking``, ``_aiohttp``) and ``_policy`` decide what a result is.
+the policy is shared, in small pieces any engine (a future one too) calls:
+
+- ``_scheduler``: which request starts next and what a finished one leads to — every
+  limit (concurrency, per host, rate, host rate), retries, redirects, the 429 slow-down;
+- ``_retry``, ``_limits``: the pure decisions and arithmetic behind it;
+- ``_drive``: the loop around the scheduler, blocking and asyncio;
+- ``_attempt``: the one-method fetcher interface (``get(url, timeout) -> Outcome``);
+- ``_deadline``: the whole-request deadline and the watchdog for blocking sockets;
+- ``_decode``: gzip/deflate in bounded steps; ``_policy``: URL checks, redirect rules;
+- ``_blocking`` (urllib3) and ``_aiohttp``: the two fetchers.
 
 Every engine takes a lazy iterable of URLs and a :class:`~fetchpool.config.Config` and
 yields one record per URL as it completes, with at most ``concurrency`` in flight.

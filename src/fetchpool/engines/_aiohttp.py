@@ -1,37 +1,68 @@
-"""The asyncio fetcher: one aiohttp session, used by the ``async`` mode."""
+"""The asyncio fetcher: one aiohttp session, used by the ``async`` mode.
+
+One call to :meth:`AsyncFetcher.get` is one GET (redirects are the scheduler's), bounded
+end to end by its timeout with ``asyncio.timeout`` (which cancels a name lookup, a stalled
+read or a drip alike). Sockets stay bounded by the concurrency: at most
+``concurrency`` connections in use, ``min(per_host, concurrency)`` to one host, and at most
+``concurrency`` idle keep-alive connections kept, the oldest closed first.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
-import time
+from collections import deque
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 
 from ..config import Config
-from ..records import Record, error_record
-from ._policy import REDIRECT_STATUSES, invalid_record, reason, redirect_target
+from ..proxies import Proxies, from_env
+from ._attempt import Outcome
+from ._deadline import Deadline
+from ._decode import DecodeError, Decoder
+from ._policy import REDIRECT_STATUSES, reason, request_headers
 
-__all__ = ["AsyncFetcher"]
+__all__ = ["AsyncFetcher", "classify"]
+
+
+class _Phase:
+    """Where an attempt is, for the detail of a timeout."""
+
+    __slots__ = ("name",)
+
+    def __init__(self) -> None:
+        self.name = "headers"
 
 
 class AsyncFetcher:
-    """Fetches URLs on one event loop; use as ``async with AsyncFetcher(config) as f``."""
+    """Makes attempts on one event loop; use as ``async with AsyncFetcher(config) as f``."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, proxies: Proxies | None = None) -> None:
         self._config = config
+        self._proxies = (
+            proxies if proxies is not None else (from_env() if config.trust_env else Proxies())
+        )
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> AsyncFetcher:
         cfg = self._config
-        connector = aiohttp.TCPConnector(limit=cfg.concurrency, limit_per_host=0, ttl_dns_cache=300)
+        connector = _BoundedConnector(
+            idle_cap=cfg.concurrency,
+            limit=cfg.concurrency,
+            limit_per_host=min(cfg.per_host, cfg.concurrency),
+            ttl_dns_cache=300,
+        )
+        headers = request_headers(cfg)
         self._session = aiohttp.ClientSession(
             connector=connector,
-            headers=dict(cfg.headers),
+            headers=headers,
             cookie_jar=aiohttp.DummyCookieJar(),  # each URL is fetched as a stranger
-            auto_decompress=True,
-            skip_auto_headers=("User-Agent",) if "User-Agent" in cfg.headers else (),
+            auto_decompress=False,  # decoded here, in bounded steps (see _decode)
+            trust_env=False,  # proxies come from fetchpool.proxies, as in every mode
+            skip_auto_headers=("User-Agent",) if "User-Agent" in headers else (),
         )
         return self
 
@@ -44,78 +75,96 @@ class AsyncFetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(self, url: str) -> Record:
-        """The record for ``url``: never raises for anything the network or server does."""
-        bad = invalid_record(url)
-        if bad is not None:
-            return bad
-        start = time.perf_counter()
+    async def get(self, url: str, timeout: float) -> Outcome:
+        """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
+        network or the server does."""
+        phase = _Phase()
         try:
-            return await self._fetch(url, start)
-        except asyncio.CancelledError:
-            raise
+            async with asyncio.timeout(timeout):
+                return await self._get(url, Deadline(timeout), phase)
+        except TimeoutError:
+            return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
-            return _error(url, "internal", f"{type(exc).__name__}: {exc}", start)
+            return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
 
-    async def _fetch(self, url: str, start: float) -> Record:
+    async def _get(self, url: str, deadline: Deadline, phase: _Phase) -> Outcome:
         cfg = self._config
         session = self._session
         assert session is not None, "use AsyncFetcher in 'async with'"
-        deadline = start + cfg.timeout
-        current, seen = url, {url}
-        while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return _error(url, "timeout", f"no answer within {cfg.timeout:g} s", start)
-            phase = "headers"
-            try:
-                async with session.get(
-                    current,
-                    allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=remaining),
-                ) as resp:
-                    location = resp.headers.get("Location")
-                    if location and resp.status in REDIRECT_STATUSES:
-                        nxt, why = redirect_target(current, location, seen, cfg.max_redirects)
-                        if nxt is None:
-                            return _error(url, "redirect", why or "refused", start)
-                        current = nxt
-                        continue
-                    phase = "body"
-                    length = 0
-                    async for chunk in resp.content.iter_any():
-                        length += len(chunk)
+        try:
+            async with session.get(
+                url,
+                allow_redirects=False,
+                proxy=self._proxies.for_url(url),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=deadline.connect(cfg.connect_timeout)
+                ),
+            ) as resp:
+                location = resp.headers.get("Location")
+                if location and resp.status in REDIRECT_STATUSES:
+                    return Outcome(status=resp.status, location=location)
+                phase.name = "body"
+                length = 0
+                decoder = Decoder(resp.headers.get("Content-Encoding"))
+                async for raw in resp.content.iter_any():
+                    for piece in decoder.feed(raw):
+                        length += len(piece)
                         if cfg.max_bytes is not None and length > cfg.max_bytes:
                             resp.close()
-                            return _error(
-                                url, "too-large", f"body over {cfg.max_bytes} bytes", start
-                            )
-                    return Record(
-                        url=url,
-                        status=resp.status,
-                        length=length,
-                        elapsed=time.perf_counter() - start,
-                        final_url=current,
-                        content_type=resp.headers.get("Content-Type"),
-                        attempts=1,
-                    )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                kind, detail = classify(exc, phase, cfg.timeout)
-                return _error(url, kind, detail, start)
+                            return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                for piece in decoder.flush():
+                    length += len(piece)
+                if cfg.max_bytes is not None and length > cfg.max_bytes:
+                    return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                return Outcome(
+                    status=resp.status,
+                    length=length,
+                    content_type=resp.headers.get("Content-Type"),
+                    retry_after=resp.headers.get("Retry-After"),
+                )
+        except asyncio.CancelledError:
+            raise
+        except DecodeError as exc:
+            return Outcome.failed("protocol", f"bad content encoding: {exc}")
+        except Exception as exc:
+            kind, detail = classify(exc, phase.name, cfg.timeout)
+            return Outcome.failed(kind, detail)
 
 
-def _error(url: str, kind: str, detail: str, start: float) -> Record:
-    return error_record(url, kind, detail, elapsed=time.perf_counter() - start, attempts=1)
+def _timed_out(timeout: float, waiting_for: str) -> Outcome:
+    return Outcome.failed("timeout", f"no complete answer within {timeout:g} s ({waiting_for})")
+
+
+class _BoundedConnector(aiohttp.TCPConnector):
+    """aiohttp limits connections in use but keeps idle keep-alive ones per host for 15 s,
+    without a total: a run over many hosts would pile up thousands of open sockets. This
+    one keeps at most ``idle_cap`` idle, closing the oldest."""
+
+    def __init__(self, *, idle_cap: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._idle_cap = idle_cap
+
+    def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
+        super()._release(key, protocol, should_close=should_close)
+        idle: dict[Any, deque[tuple[Any, float]]] = self._conns
+        total = sum(len(q) for q in idle.values())
+        while total > self._idle_cap:
+            oldest = min(idle, key=lambda k: idle[k][0][1])
+            proto, _ = idle[oldest].popleft()
+            if not idle[oldest]:
+                del idle[oldest]
+            proto.close()
+            total -= 1
 
 
 def classify(exc: BaseException, phase: str, timeout: float) -> tuple[str, str]:
     """An aiohttp exception as an error kind and a detail. ``phase``: headers or body."""
-    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError and aiohttp's timeouts
-        return "timeout", f"no complete answer within {timeout:g} s (waiting for the {phase})"
-    if isinstance(exc, aiohttp.InvalidURL):
+    if isinstance(exc, TimeoutError):  # aiohttp's connect timeout
+        return "timeout", f"no connection within the time allowed (waiting for the {phase})"
+    if isinstance(exc, aiohttp.InvalidURL | UnicodeError):  # UnicodeError: a host IDNA refuses
         return "invalid-url", reason(exc)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return "connect", f"proxy: {reason(exc.os_error)}"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
         return "tls", reason(exc)
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -130,10 +179,13 @@ def classify(exc: BaseException, phase: str, timeout: float) -> tuple[str, str]:
         if phase == "body":
             return "truncated", "server disconnected mid-body"
         return "connect", "server closed the connection without a response"
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return "connect", f"proxy answered {exc.status}: {reason(exc)}"
     if isinstance(exc, aiohttp.ClientResponseError):
         return "protocol", f"not a valid HTTP response: {reason(exc)}"
     if isinstance(exc, aiohttp.ClientOSError | OSError):
-        what = "connection reset" if isinstance(exc, ConnectionResetError) else "socket error"
+        reset = isinstance(exc, ConnectionResetError) or exc.errno == errno.ECONNRESET
+        what = "connection reset" if reset else "socket error"
         if phase == "body":
             return "truncated", f"{what} mid-body"
         return "connect", f"{what}: {reason(exc)}"

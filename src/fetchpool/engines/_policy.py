@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
+from ..config import Config
 from ..records import Record, error_record
 from ..sources import check_url
+from ._decode import ACCEPT_ENCODING
 
-__all__ = ["REDIRECT_STATUSES", "invalid_record", "reason", "redirect_target"]
+__all__ = ["REDIRECT_STATUSES", "invalid_record", "reason", "redirect_target", "request_headers"]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -44,3 +46,12 @@ def reason(exc: BaseException | None) -> str:
         return "unknown"
     text = str(exc) or type(exc).__name__
     return " ".join(text.split())[:300]
+
+
+def request_headers(config: Config) -> dict[str, str]:
+    """The headers sent with every request: the config's, and ``Accept-Encoding`` for the
+    encodings fetchpool decodes in bounded steps, unless the config names its own."""
+    headers = dict(config.headers)
+    if not any(name.lower() == "accept-encoding" for name in headers):
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
+    return headers

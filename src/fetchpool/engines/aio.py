@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterable
+import contextlib
+from collections.abc import Generator, Iterable
 
 from ..config import Config
 from ..records import Record
 from ._aiohttp import AsyncFetcher
-from ._loop import Pump, iterate
+from ._drive import AsyncDriver, Batches
+from ._loop import iterate
+from ._scheduler import Scheduler
 
 __all__ = ["batches", "run"]
 
 
-def batches(urls: Iterable[str], config: Config) -> tuple[Pump, AsyncIterator[list[Record]]]:
+def batches(urls: Iterable[str], config: Config) -> tuple[AsyncDriver, Batches]:
     """The engine itself, for use inside a running event loop."""
-    pump = Pump(urls, config.concurrency)
     fetcher = AsyncFetcher(config)
-    return pump, pump.batches(fetcher.fetch, fetcher)
+    driver = AsyncDriver(Scheduler(urls, config), fetcher.get)
+
+    async def run() -> Batches:
+        async with fetcher, contextlib.aclosing(driver.batches()) as records:
+            async for batch in records:
+                yield batch
+
+    return driver, run()
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:

@@ -1,9 +1,9 @@
 """``threading``: plain ``threading.Thread`` workers fed by a queue — the low-level way, done right.
 
-Workers append records to one shared list. The lesson guards it with
+Workers append finished attempts to one shared list. The lesson guards it with
 ``with threading.Lock():``, which makes a new lock on every call and so excludes
 nobody; here ONE lock, created once, guards the list, and a condition on that same
-lock wakes the reader when records arrive.
+lock wakes the reader when attempts finish. Only the reader touches the scheduler.
 """
 
 from __future__ import annotations
@@ -14,62 +14,66 @@ from collections.abc import Generator, Iterable
 
 from ..config import Config
 from ..records import Record
+from ._attempt import safe_get
 from ._blocking import BlockingFetcher
+from ._drive import Finished, drive
+from ._scheduler import Job, Scheduler
 
 __all__ = ["run"]
 
 _STOP = None
 
 
+class _Workers:
+    """``concurrency`` threads taking jobs from a queue and posting what they got."""
+
+    def __init__(self, fetcher: BlockingFetcher, count: int) -> None:
+        self._fetcher = fetcher
+        self._todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._results: list[Finished] = []
+        self._lock = threading.Lock()  # the one lock every worker shares
+        self._arrived = threading.Condition(self._lock)
+        self._threads = [
+            threading.Thread(target=self._work, name=f"fetchpool-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while (job := self._todo.get()) is not _STOP:
+            outcome = safe_get(self._fetcher.get, job.target, job.time_left)
+            with self._arrived:
+                self._results.append((job, outcome))
+                self._arrived.notify()
+
+    def submit(self, job: Job) -> None:
+        self._todo.put(job)
+
+    def collect(self, timeout: float | None) -> list[Finished]:
+        with self._arrived:
+            if not self._results:
+                self._arrived.wait(timeout)
+            return self._take()
+
+    def drain(self) -> list[Finished]:
+        with self._lock:
+            return self._take()
+
+    def _take(self) -> list[Finished]:
+        batch, self._results = self._results, []
+        return batch
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._todo.put(_STOP)
+
+
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     fetcher = BlockingFetcher(config)
-    todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-    results: list[Record] = []
-    lock = threading.Lock()  # the one lock every worker shares
-    arrived = threading.Condition(lock)
-
-    def worker() -> None:
-        while (url := todo.get()) is not _STOP:
-            record = fetcher.fetch(url)
-            with arrived:
-                results.append(record)
-                arrived.notify()
-
-    threads = [
-        threading.Thread(target=worker, name=f"fetchpool-{i}", daemon=True)
-        for i in range(config.concurrency)
-    ]
-    for t in threads:
-        t.start()
-    in_flight = 0  # URLs handed to workers and not yet handed back
-    source = iter(urls)
-    exhausted = False
+    workers = _Workers(fetcher, config.concurrency)
     try:
-        while True:
-            # Keep every worker busy, never more than `concurrency` URLs queued or running.
-            while not exhausted and in_flight < config.concurrency:
-                url = next(source, _STOP)
-                if url is _STOP:
-                    exhausted = True
-                else:
-                    todo.put(url)
-                    in_flight += 1
-            if in_flight == 0:
-                return
-            with arrived:
-                while not results:
-                    arrived.wait()
-                batch = results[:]
-                results.clear()
-            in_flight -= len(batch)
-            yield from batch
-    except KeyboardInterrupt:
-        with lock:
-            batch = results[:]
-            results.clear()
-        yield from batch
-        raise
+        yield from drive(Scheduler(urls, config), workers)
     finally:
-        for _ in threads:
-            todo.put(_STOP)
+        workers.stop()
         fetcher.close()

@@ -1,4 +1,4 @@
-"""``to-thread``: ``asyncio.to_thread`` over the blocking fetcher, gathered — with ``-c`` honoured.
+"""``to-thread``: ``asyncio.to_thread`` over the blocking fetcher — with ``-c`` honoured.
 
 ``asyncio.to_thread`` runs on the loop's default executor, which has
 ``min(32, cpus + 4)`` threads: 6 on a 2-core machine, whatever concurrency the code
@@ -9,41 +9,45 @@ threads, so ``-c 50`` really means 50 requests in flight.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Generator, Iterable
+import contextlib
+from collections.abc import Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 
 from ..config import Config
 from ..records import Record
+from ._attempt import Outcome
 from ._blocking import BlockingFetcher
-from ._loop import Pump, iterate
+from ._drive import AsyncDriver, Batches
+from ._loop import iterate
+from ._scheduler import Scheduler
 
-__all__ = ["batches", "run"]
+__all__ = ["batches", "run", "sized_executor"]
 
 
 def batches(
     urls: Iterable[str], config: Config, executor: ThreadPoolExecutor | None = None
-) -> tuple[Pump, AsyncIterator[list[Record]]]:
+) -> tuple[AsyncDriver, Batches]:
     """The engine, for a loop whose default executor has ``concurrency`` threads
     (see :func:`sized_executor`) or, inside someone else's loop, with an ``executor`` of its own.
     """
-    pump = Pump(urls, config.concurrency)
     fetcher = BlockingFetcher(config)
 
-    async def fetch(url: str) -> Record:
+    async def get(url: str, timeout: float) -> Outcome:
         if executor is None:
-            return await asyncio.to_thread(fetcher.fetch, url)
-        return await asyncio.get_running_loop().run_in_executor(executor, fetcher.fetch, url)
+            return await asyncio.to_thread(fetcher.get, url, timeout)
+        return await asyncio.get_running_loop().run_in_executor(executor, fetcher.get, url, timeout)
 
-    return pump, pump.batches(fetch, _closing(fetcher))
+    driver = AsyncDriver(Scheduler(urls, config), get)
 
+    async def run() -> Batches:
+        try:
+            async with contextlib.aclosing(driver.batches()) as records:
+                async for batch in records:
+                    yield batch
+        finally:
+            fetcher.close()
 
-@asynccontextmanager
-async def _closing(fetcher: BlockingFetcher) -> AsyncIterator[None]:
-    try:
-        yield
-    finally:
-        fetcher.close()
+    return driver, run()
 
 
 def sized_executor(loop: asyncio.AbstractEventLoop, concurrency: int) -> None:
