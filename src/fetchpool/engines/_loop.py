@@ -5,7 +5,7 @@ asyncio modes share: ``concurrency`` worker tasks pulling URLs from one lazy ite
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
 from contextlib import AbstractAsyncContextManager
 
 from ..records import Record
@@ -91,25 +91,43 @@ def iterate(
         if setup is not None:
             setup(runner.get_loop())
         pump, batches = make()
+        got: list[list[Record]] = []  # a step's batch, kept even if Ctrl-C ends the step
         try:
             while True:
                 try:
-                    batch = runner.run(_next(batches))
+                    runner.run(_next(batches, got))
                 except StopAsyncIteration:
                     return
-                yield from batch
+                yield from got.pop()
         except KeyboardInterrupt:
+            for batch in got:
+                yield from batch
             yield from pump.take_ready()
             raise
         finally:
-            runner.run(_close(batches))
+            _run_to_end(runner.get_loop(), _close(batches))
 
 
-async def _next(batches: AsyncIterator[list[Record]]) -> list[Record]:
-    return await anext(batches)
+async def _next(batches: AsyncIterator[list[Record]], into: list[list[Record]]) -> None:
+    into.append(await anext(batches))
 
 
 async def _close(batches: AsyncIterator[list[Record]]) -> None:
     aclose = getattr(batches, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def _run_to_end(loop: asyncio.AbstractEventLoop, coro: Coroutine[object, object, None]) -> None:
+    """Run ``coro`` to its end, even when Ctrl-C came just as the previous step ended: asyncio
+    then leaves that step's stop request behind, and the loop would stop before ``coro`` is done
+    ('Event loop stopped before Future completed')."""
+    task = loop.create_task(coro)
+    for _ in range(2):
+        try:
+            loop.run_until_complete(task)
+            return
+        except RuntimeError:
+            if task.done():
+                raise
+    loop.run_until_complete(task)
