@@ -17,6 +17,7 @@ from .config import (
 )
 from .errors import UsageError
 from .records import Record
+from .skip import Skip
 
 __all__ = ["fetch", "fetch_async"]
 
@@ -51,6 +52,11 @@ def _trimmed(urls: Iterable[str] | str) -> Iterator[str]:
         yield url.strip()
 
 
+def _unique(urls: Iterable[str] | str) -> Iterator[str]:
+    """Each URL once, trimmed: a repeated URL is fetched once and yields one record."""
+    return Skip()(_trimmed(urls))
+
+
 def fetch(
     urls: Iterable[str] | str,
     *,
@@ -64,7 +70,8 @@ def fetch(
 ) -> Generator[Record, None, None]:
     """Fetch every URL; yield one :class:`Record` per URL as each completes.
 
-    ``urls`` is read lazily, so it may be a generator over a huge file. A URL that fails
+    ``urls`` is read lazily, so it may be a generator over a huge file. A URL repeated
+    (after trimming) is fetched once and yields one record. A URL that fails
     yields a record with ``error`` set; only bad arguments raise (:class:`UsageError`).
     ``config``, when given, replaces every other keyword. Closing the iterator early
     stops the run.
@@ -73,7 +80,7 @@ def fetch(
     ...     print(rec.status, rec.length)
     """
     cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers)
-    return engines.run(_trimmed(urls), cfg)
+    return engines.run(_unique(urls), cfg)
 
 
 async def fetch_async(
@@ -94,7 +101,7 @@ async def fetch_async(
     the other modes run in a worker thread and hand records over to the loop.
     """
     cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers)
-    source = _trimmed(urls)
+    source = _unique(urls)
     if cfg.mode == "async":
         from .engines import aio
 

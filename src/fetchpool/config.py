@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Final
 
 from . import __version__
+from .body import SinkFactory
 from .errors import UsageError
 
 __all__ = [
@@ -36,6 +37,8 @@ class Config:
     ``timeout`` bounds each request end to end (connect, headers and the whole body).
     ``max_bytes`` stops reading a body past that many bytes after content decoding (None: no cap).
     ``headers`` are sent with every request; a ``User-Agent`` among them replaces fetchpool's.
+    ``body_sink`` makes a sink for each response body (see :mod:`fetchpool.body`); None: bodies
+    are only counted.
     """
 
     mode: str = DEFAULT_MODE
@@ -44,6 +47,7 @@ class Config:
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_bytes: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    body_sink: SinkFactory | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -9,6 +9,7 @@ from types import TracebackType
 
 import aiohttp
 
+from ..body import no_sink
 from ..config import Config
 from ..records import Record, error_record
 from ._policy import REDIRECT_STATUSES, invalid_record, reason, redirect_target
@@ -21,6 +22,7 @@ class AsyncFetcher:
 
     def __init__(self, config: Config) -> None:
         self._config = config
+        self._sink = config.body_sink or no_sink
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> AsyncFetcher:
@@ -83,22 +85,26 @@ class AsyncFetcher:
                         continue
                     phase = "body"
                     length = 0
-                    async for chunk in resp.content.iter_any():
-                        length += len(chunk)
-                        if cfg.max_bytes is not None and length > cfg.max_bytes:
-                            resp.close()
-                            return _error(
-                                url, "too-large", f"body over {cfg.max_bytes} bytes", start
+                    with self._sink(url, resp.headers.get("Content-Type")) as sink:
+                        async for chunk in resp.content.iter_any():
+                            length += len(chunk)
+                            if cfg.max_bytes is not None and length > cfg.max_bytes:
+                                resp.close()
+                                return _error(
+                                    url, "too-large", f"body over {cfg.max_bytes} bytes", start
+                                )
+                            sink.write(chunk)
+                        return sink.done(
+                            Record(
+                                url=url,
+                                status=resp.status,
+                                length=length,
+                                elapsed=time.perf_counter() - start,
+                                final_url=current,
+                                content_type=resp.headers.get("Content-Type"),
+                                attempts=1,
                             )
-                    return Record(
-                        url=url,
-                        status=resp.status,
-                        length=length,
-                        elapsed=time.perf_counter() - start,
-                        final_url=current,
-                        content_type=resp.headers.get("Content-Type"),
-                        attempts=1,
-                    )
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -10,6 +10,7 @@ import time
 import urllib3
 from urllib3 import exceptions as u3
 
+from ..body import no_sink
 from ..config import Config
 from ..records import Record, error_record
 from ._policy import REDIRECT_STATUSES, invalid_record, reason, redirect_target
@@ -28,6 +29,7 @@ class BlockingFetcher:
 
     def __init__(self, config: Config) -> None:
         self._config = config
+        self._sink = config.body_sink or no_sink
         self._pool = urllib3.PoolManager(
             num_pools=max(64, config.concurrency),
             maxsize=config.concurrency,
@@ -80,33 +82,40 @@ class BlockingFetcher:
                     continue
                 phase = "body"
                 length = 0
-                try:
-                    for chunk in resp.stream(_CHUNK, decode_content=True):
-                        length += len(chunk)
-                        if cfg.max_bytes is not None and length > cfg.max_bytes:
-                            resp.close()  # never hand a half-read connection back to the pool
-                            return self._error(
-                                url, "too-large", f"body over {cfg.max_bytes} bytes", start
-                            )
-                        if time.perf_counter() > deadline:
-                            resp.close()
-                            return self._error(
-                                url, "timeout", f"body not complete within {cfg.timeout:g} s", start
-                            )
-                finally:
-                    resp.release_conn()
+                with self._sink(url, resp.headers.get("Content-Type")) as sink:
+                    try:
+                        for chunk in resp.stream(_CHUNK, decode_content=True):
+                            length += len(chunk)
+                            if cfg.max_bytes is not None and length > cfg.max_bytes:
+                                resp.close()  # never hand a half-read connection back to the pool
+                                return self._error(
+                                    url, "too-large", f"body over {cfg.max_bytes} bytes", start
+                                )
+                            if time.perf_counter() > deadline:
+                                resp.close()
+                                return self._error(
+                                    url,
+                                    "timeout",
+                                    f"body not complete within {cfg.timeout:g} s",
+                                    start,
+                                )
+                            sink.write(chunk)
+                    finally:
+                        resp.release_conn()
+                    return sink.done(
+                        Record(
+                            url=url,
+                            status=resp.status,
+                            length=length,
+                            elapsed=time.perf_counter() - start,
+                            final_url=current,
+                            content_type=resp.headers.get("Content-Type"),
+                            attempts=1,
+                        )
+                    )
             except Exception as exc:
                 kind, detail = classify(exc, phase)
                 return self._error(url, kind, detail, start)
-            return Record(
-                url=url,
-                status=resp.status,
-                length=length,
-                elapsed=time.perf_counter() - start,
-                final_url=current,
-                content_type=resp.headers.get("Content-Type"),
-                attempts=1,
-            )
 
     @staticmethod
     def _error(url: str, kind: str, detail: str, start: float) -> Record:
