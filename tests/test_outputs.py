@@ -52,7 +52,7 @@ def test_skip_passes_each_url_once_and_none_already_recorded(
 
 def test_skip_table_stays_compact() -> None:
     skip = Skip()
-    n = 200_000
+    n = 100_000
     assert sum(1 for _ in skip(f"http://h/{i}" for i in range(n))) == n
     assert sum(1 for _ in skip(f"http://h/{i}" for i in range(n))) == 0
     assert skip.duplicates == n and len(skip) == n
@@ -223,7 +223,7 @@ def test_writer_thread_failure_stops_the_run_with_a_clear_error() -> None:
 
 # -- safe names for saved bodies -----------------------------------------------------------
 
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
+_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._~-]*$")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
 _RESERVED |= {f"lpt{i}" for i in range(10)}
 
@@ -254,6 +254,9 @@ HOSTILE_URLS = [
     "/etc/passwd",
     "",
     "http://[::1]:80/x",
+    "http://con.example.com/",
+    "http://NUL/x",
+    "http://lpt1.example:8080/a.txt",
 ]
 
 

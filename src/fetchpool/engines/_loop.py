@@ -123,11 +123,9 @@ def _run_to_end(loop: asyncio.AbstractEventLoop, coro: Coroutine[object, object,
     then leaves that step's stop request behind, and the loop would stop before ``coro`` is done
     ('Event loop stopped before Future completed')."""
     task = loop.create_task(coro)
-    for _ in range(2):
-        try:
-            loop.run_until_complete(task)
-            return
-        except RuntimeError:
-            if task.done():
-                raise
-    loop.run_until_complete(task)
+    try:
+        loop.run_until_complete(task)
+    except RuntimeError:
+        if task.done():
+            raise
+        loop.run_until_complete(task)  # the stop request is used up: run on

@@ -25,7 +25,7 @@ INTERVAL = 0.1
 #: Records per batch at most (one transaction); more wait for the next.
 _BATCH = 10_000
 #: Records waiting in the queue at most before :meth:`Background.write` waits for the writer.
-_BACKLOG = 100_000
+_BACKLOG = 20_000
 
 
 class Batches(Protocol):
@@ -63,7 +63,10 @@ class Background:
         """Write what is queued, close the file; OutputError if any of it could not be written."""
         self._stop.set()
         self._thread.join()
-        self._target.close()
+        try:
+            self._target.close()
+        except Exception as exc:
+            self._error = self._error or exc
         if self._error is not None:
             raise self._failure()
 

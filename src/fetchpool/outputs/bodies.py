@@ -6,9 +6,9 @@ outside ``A-Z a-z 0-9 . _ -`` replaced by ``_`` (so no ``/``, ``\\``, ``%``, ``:
 ``%2e%2e`` stays literal), at most 100 of them, then ``-`` and 20 hex digits of a blake2b hash
 of the whole URL, then an extension from the URL's last segment or from the Content-Type. So
 every name is one plain file name in DIR, under 140 bytes, never ``.``, ``..``, hidden or
-a reserved device name (``CON``, ``NUL``: the hash follows the text), and two different URLs
-get two different names (the hash differs even when the text is the same after replacing;
-the odds of two equal 80-bit hashes are about n²/2⁸¹).
+a reserved device name (``CON``, ``NUL.txt``: such a name gets a leading ``_``), and two
+different URLs get two different names (the hash differs even when the text is the same after
+replacing; the odds of two equal 80-bit hashes are about n²/2⁸¹).
 
 A body is written to a temporary file ``.fetchpool-*.part`` in DIR and renamed to its name only
 once it is complete, so a crash never leaves half a body under a final name. A write that fails
@@ -38,6 +38,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,8})$")
 _MAX_TEXT = 100
 _PART_PREFIX = ".fetchpool-"
+#: Names Windows keeps for devices, whatever follows a dot (CON.txt is CON).
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))]
+)
 _PART_SUFFIX = ".part"
 
 #: Extensions for common types, when the URL has none (a fixed table, the same everywhere).
@@ -74,6 +78,8 @@ def safe_name(url: str, content_type: str | None = None) -> str:
     text = _UNSAFE.sub("_", text).lstrip("._-")
     if len(text) > _MAX_TEXT:
         text = text[:40] + "~" + text[-(_MAX_TEXT - 41) :]
+    if text.split(".", 1)[0].lower() in _RESERVED:  # http://con.example.com/: CON.* is a device
+        text = "_" + text
     key = blake2b(url.encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
     match = _EXTENSION.search(last)
     if match:
@@ -168,18 +174,16 @@ class BodyFile:
             self._discard()  # error pages are not kept; after a failure, nothing is
             return record
         try:
-            if self._temp is None:
-                self._open()  # an empty body is an empty file
-            assert self._file is not None
-            self._file.close()
-            name = safe_name(self._url, record.content_type)
-            os.replace(self._temp, os.path.join(self._owner.directory, name))  # type: ignore[arg-type]
+            file = self._file or self._open()  # an empty body is an empty file
+            file.close()
+            path = os.path.join(self._owner.directory, safe_name(self._url, record.content_type))
+            os.replace(str(self._temp), path)
         except OSError as exc:
             self._owner.failed(exc)
             self._discard()
             return record
         self._file = self._temp = None
-        return dataclasses.replace(record, path=os.path.join(self._owner.directory, name))
+        return dataclasses.replace(record, path=path)
 
     def _discard(self) -> None:
         if self._file is not None:

@@ -9,6 +9,7 @@ crash of the whole machine the last transactions may be lost, never half of one.
 from __future__ import annotations
 
 import contextlib
+import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import fields
@@ -18,7 +19,7 @@ from ..records import FIELDS, Record
 
 __all__ = ["SqliteFile"]
 
-_ELAPSED = FIELDS.index("elapsed")
+_row = operator.attrgetter(*FIELDS)  # a record's values in column order, as a tuple
 
 
 def _sql_type(annotation: object) -> str:
@@ -79,11 +80,7 @@ class SqliteFile:
 
     def append(self, records: Sequence[Record]) -> None:
         """Insert ``records`` in one transaction; they are durable when this returns."""
-        rows = []
-        for rec in records:
-            row = [getattr(rec, name) for name in FIELDS]
-            row[_ELAPSED] = round(rec.elapsed, 6)
-            rows.append(row)
+        rows = map(_row, records)
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(_INSERT, rows)
