@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _common import BIN, clean_env, served, write_urls
+from _served import BIN, clean_env, served, write_urls
 
 
 def records(path: Path) -> list[str]:

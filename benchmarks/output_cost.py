@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import BIN, clean_env, served, write_urls
+from _served import BIN, clean_env, served, write_urls
 
 OUTPUTS = ("stdout", "jsonl", "sqlite")
 
