@@ -271,7 +271,7 @@ def test_full_disk_stops_with_an_error_and_keeps_what_was_written(
     assert "Traceback" not in proc.stderr
     match = re.search(
         rf"fetchpool: error: cannot write {re.escape(str(target))}: (.+); "
-        r"the (\d+) records written before it are intact",
+        r"every record written before it is intact \((\d+) in this run\)",
         proc.stderr,
     )
     assert match, proc.stderr

@@ -217,7 +217,7 @@ def test_writer_thread_failure_stops_the_run_with_a_clear_error() -> None:
     with pytest.raises(OutputError, match=r"cannot write disk.jsonl: No space left on device"):
         for i in range(10**6):
             writer.write(Record(url=f"u{i}"))
-    with pytest.raises(OutputError, match="the 0 records written before it are intact"):
+    with pytest.raises(OutputError, match=r"before it is intact \(0 in this run\)"):
         writer.close()
 
 

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         help="fetch URLs and write one record per URL",
         description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
-        "error, final_url, content_type, attempts), streamed as each completes.",
+        "error, final_url, content_type, attempts, path), streamed as each completes.",
         epilog="SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and "
         "# lines skipped) or - for standard input; with no SOURCE, standard input is read. "
         "A URL repeated in the input is fetched once. "

@@ -100,6 +100,6 @@ class Background:
         exc = self._error
         why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         return OutputError(
-            f"cannot write {self._target.path}: {why}; the {self.written} records written "
-            "before it are intact (rerun with --resume once the cause is fixed)"
+            f"cannot write {self._target.path}: {why}; every record written before it is "
+            f"intact ({self.written} in this run): rerun with --resume once the cause is fixed"
         )

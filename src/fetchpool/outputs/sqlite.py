@@ -52,7 +52,6 @@ class SqliteFile:
 
     def __init__(self, path: str, *, on_recorded: Callable[[str], object] | None = None) -> None:
         self.path = path
-        self.recorded = 0
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -70,7 +69,6 @@ class SqliteFile:
             if on_recorded is not None:
                 for (url,) in self._db.execute("SELECT url FROM results"):
                     on_recorded(url)
-                    self.recorded += 1
         except sqlite3.Error as exc:
             self._db.close()
             raise OutputError(f"cannot write {path}: {exc}") from None
