@@ -5,6 +5,7 @@ asyncio modes share: ``concurrency`` worker tasks pulling URLs from one lazy ite
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
 from contextlib import AbstractAsyncContextManager
 
@@ -91,25 +92,27 @@ def iterate(
         if setup is not None:
             setup(runner.get_loop())
         pump, batches = make()
-        got: list[list[Record]] = []  # a step's batch, kept even if Ctrl-C ends the step
+        # A step's records, until each is handed over: kept even if Ctrl-C ends the step.
+        got: deque[Record] = deque()
         try:
             while True:
                 try:
                     runner.run(_next(batches, got))
                 except StopAsyncIteration:
                     return
-                yield from got.pop()
+                while got:
+                    yield got.popleft()
         except KeyboardInterrupt:
-            for batch in got:
-                yield from batch
+            while got:
+                yield got.popleft()
             yield from pump.take_ready()
             raise
         finally:
             _run_to_end(runner.get_loop(), _close(batches))
 
 
-async def _next(batches: AsyncIterator[list[Record]], into: list[list[Record]]) -> None:
-    into.append(await anext(batches))
+async def _next(batches: AsyncIterator[list[Record]], into: deque[Record]) -> None:
+    into.extend(await anext(batches))
 
 
 async def _close(batches: AsyncIterator[list[Record]]) -> None:
