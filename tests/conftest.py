@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,45 @@ def blackhole() -> Iterator[str]:
     finally:
         filler.close()
         server.close()
+# Runs a command with limits a test needs: a largest file size (a stand-in for a full disk),
+# and, for root, without the capability that lets root write where permissions say no.
+_LAUNCHER = """
+import ctypes, os, resource, sys
+fsize, drop_dac, argv = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3:]
+if fsize:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+if drop_dac and os.geteuid() == 0:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, out of the bounding set
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            sys.exit(99)
+os.execv(argv[0], argv)
+"""
+_CANNOT_LIMIT = 99
+
+
+def _run_limited(
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    max_file_size: int = 0,
+    obey_permissions: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    flags = [str(max_file_size), "1" if obey_permissions else "0"]
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *flags, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    if proc.returncode == _CANNOT_LIMIT:
+        pytest.skip("cannot set the limits this test needs here")
+    return proc
+
+
+@pytest.fixture
+def run_limited() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_limited(argv, env, max_file_size=N, obey_permissions=True)``: run ``argv``
+    under those limits (for root too); skips the test where they cannot be set."""
+    return _run_limited

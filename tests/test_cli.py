@@ -179,12 +179,7 @@ def test_ctrl_c_writes_finished_records_and_exits_130(
         text=True,
         env=clean_env,
     )
-    # Interrupt once records are flowing (start-up on a busy machine can take a while).
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and proc.poll() is None:
-        if target.exists() and target.read_text().count("\n") >= 5:
-            break
-        time.sleep(0.05)
+    _wait_for_records(target)  # a busy machine may take a while to start
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = proc.communicate(timeout=20)
@@ -198,3 +193,13 @@ def test_ctrl_c_writes_finished_records_and_exits_130(
     assert all(r["status"] == 200 for r in rows)
     done = int(err.split(" URLs", 1)[0].rsplit("\n", 1)[-1])
     assert done == len(rows), "the summary counts exactly what was written"
+
+
+def _wait_for_records(target: Path) -> None:
+    """Wait until the run has written some records, then a little more."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if target.exists() and target.stat().st_size > 0:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)

@@ -23,6 +23,7 @@ from .config import (
 )
 from .errors import UsageError
 from .records import Record
+from .skip import Skip
 
 __all__ = ["fetch", "fetch_async"]
 
@@ -40,6 +41,11 @@ def _trimmed(urls: Iterable[str] | str) -> Iterator[str]:
         if not isinstance(url, str):
             raise UsageError(f"URLs must be strings, not {type(url).__name__}")
         yield url.strip()
+
+
+def _unique(urls: Iterable[str] | str) -> Iterator[str]:
+    """Each URL once, trimmed: a repeated URL is fetched once and yields one record."""
+    return Skip()(_trimmed(urls))
 
 
 def fetch(
@@ -62,7 +68,8 @@ def fetch(
 ) -> Generator[Record, None, None]:
     """Fetch every URL; yield one :class:`Record` per URL as each completes.
 
-    ``urls`` is read lazily, so it may be a generator over a huge file. A URL that fails
+    ``urls`` is read lazily, so it may be a generator over a huge file. A URL repeated
+    (after trimming) is fetched once and yields one record. A URL that fails
     yields a record with ``error`` set; only bad arguments raise (:class:`UsageError`).
     The keywords are those of :class:`Config` (timeouts, retries with backoff, per-host and
     rate limits, size cap, headers); ``config``, when given, replaces every other keyword.
@@ -87,7 +94,7 @@ def fetch(
         rate=rate,
         host_rate=host_rate,
     )
-    return engines.run(_trimmed(urls), cfg)
+    return engines.run(_unique(urls), cfg)
 
 
 async def fetch_async(
@@ -130,7 +137,7 @@ async def fetch_async(
         rate=rate,
         host_rate=host_rate,
     )
-    source = _trimmed(urls)
+    source = _unique(urls)
     if cfg.mode == "async":
         from .engines import aio
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import enum
 import os
 import sys
@@ -84,20 +85,37 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         help="fetch URLs and write one record per URL",
         description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
-        "error, final_url, content_type, attempts), streamed as each completes.",
+        "error, final_url, content_type, attempts, path), streamed as each completes.",
         epilog="SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and "
         "# lines skipped) or - for standard input; with no SOURCE, standard input is read. "
         "Proxies come from http_proxy, https_proxy, all_proxy and no_proxy (or their "
         "upper-case forms), as curl and requests read them. "
-        "Exit status: 0 when the run completed (failed URLs are records), 2 for bad usage, "
-        "130 after Ctrl-C (finished records are written).",
+        "A URL repeated in the input is fetched once. "
+        "Exit status: 0 when the run completed (failed URLs are records), 1 when the output "
+        "could not be written, 2 for bad usage, 130 after Ctrl-C (finished records are written).",
     )
     f.add_argument("sources", nargs="*", metavar="SOURCE", help="a URL, a file of URLs, or -")
     f.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write records to FILE: .jsonl or .csv by extension (default: JSON lines on stdout)",
+        help="write records to FILE: .jsonl, .csv or .sqlite/.db by extension "
+        "(default: JSON lines on stdout); an existing FILE needs --resume or --overwrite",
+    )
+    f.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the .jsonl or .sqlite output: skip the URLs it already records "
+        "(after a crash too), fetch the rest and append them",
+    )
+    f.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output instead of refusing"
+    )
+    f.add_argument(
+        "--save-dir",
+        metavar="DIR",
+        help="save each 2xx body in a file inside DIR, named safely after its URL; "
+        "the record's path names it",
     )
     f.add_argument(
         "-m",
@@ -294,10 +312,12 @@ def _serve(args: argparse.Namespace, err: IO[str]) -> int:
 
 
 def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
-    from .api import fetch
-    from .outputs import format_for, open_output
+    from . import engines
+    from .outputs import check_target, open_output
+    from .outputs.bodies import SaveDir
     from .progress import NullProgress, Progress, RichProgress, count_urls
     from .proxies import from_env as proxies_from_env
+    from .skip import Skip
     from .sources import open_sources
     from .stats import Stats
 
@@ -318,26 +338,35 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         lookahead=args.lookahead,
     )
     proxies_from_env()  # a proxy setting fetchpool cannot use fails before anything is read
-    if args.output is not None and args.output != "-":
-        format_for(args.output)  # an unknown extension fails before anything is read
+    # An unknown extension or an output that must not be clobbered fails before anything is read.
+    check_target(args.output, resume=args.resume, overwrite=args.overwrite)
     sources = args.sources or ["-"]
     if sources == ["-"] and stdin.isatty():
         raise UsageError("no URLs given: name a URL or a file, or pipe URLs in (see --help)")
     urls = open_sources(sources, stdin=stdin)  # a missing file fails here, before any fetch
-    writer = open_output(args.output, out)
+    saver: SaveDir | None = None
+    if args.save_dir is not None:
+        saver = SaveDir(args.save_dir)
+        if args.resume:
+            saver.remove_partials()
+        config = dataclasses.replace(config, body_sink=saver.sink)
+    skip = Skip()
+    writer = open_output(args.output, out, resume=args.resume, on_recorded=skip.add_recorded)
 
     progress: Progress = NullProgress()
     if not args.quiet and err.isatty():
         progress = RichProgress(err)
-        count_urls(sources, progress.set_total)
+        count_urls(sources, lambda total: progress.set_total(max(0, total - skip.recorded)))
     stats = Stats()
     started = time.perf_counter()
     next_flush = next_draw = 0.0
     code = ExitCode.OK
     progress.start()
-    records = fetch(urls, config=config)
+    records = engines.run(skip(urls), config)
     try:
         for rec in records:
+            if saver is not None and saver.failure is not None:
+                raise saver.error()  # this record's body may be lost: never write the record
             writer.write(rec)
             stats.add(rec)
             now = time.monotonic()
@@ -355,18 +384,24 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         progress.stop()
         return ExitCode.BROKEN_PIPE
     finally:
-        records.close()
-        progress.update(stats)
-        progress.stop()
         try:
-            writer.close()
-        except BrokenPipeError:
-            _silence_stdout()
-            code = ExitCode.BROKEN_PIPE
+            records.close()
+        finally:
+            progress.update(stats)
+            progress.stop()
+            try:
+                writer.close()  # every record handed over is written before main returns
+            except BrokenPipeError:
+                _silence_stdout()
+                code = ExitCode.BROKEN_PIPE
     if not args.quiet:
         wall = time.perf_counter() - started
         note = " (interrupted)" if code == ExitCode.INTERRUPTED else ""
         print(stats.summary(wall) + note, file=err)
+        skipped = [f"{skip.done} already in {args.output}"] if skip.done else []
+        skipped += [f"{skip.duplicates} repeated in the input"] if skip.duplicates else []
+        if skipped:
+            print("skipped: " + ", ".join(skipped), file=err)
     return code
 
 

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Final
 
 from . import __version__
+from .body import SinkFactory
 from .errors import UsageError
 
 __all__ = [
@@ -57,6 +58,8 @@ class Config:
     ``max_bytes`` stops reading a body past that many bytes after content decoding (None: no cap).
     ``headers`` are sent with every request; a ``User-Agent`` among them replaces fetchpool's.
     ``trust_env``: take proxies from the usual environment variables (see ``proxies``).
+    ``body_sink`` makes a sink for each response body (see :mod:`fetchpool.body`); None: bodies
+    are only counted.
     """
 
     mode: str = DEFAULT_MODE
@@ -74,6 +77,7 @@ class Config:
     host_rate: float | None = None
     lookahead: int | None = None
     trust_env: bool = True
+    body_sink: SinkFactory | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

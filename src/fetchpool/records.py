@@ -40,6 +40,7 @@ class Record:
     final_url: str | None = None
     content_type: str | None = None
     attempts: int = 0
+    path: str | None = None  # where the body was saved (--save-dir), or None
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,8 @@ Routes:
   /bytes/N         N bytes of application/octet-stream
   /redirect/N      N redirects, then /page/0
   /headers         JSON of the request's headers (also kept as .last_headers)
+  /named/ANY?cd=V  a small text body for any path below /named/, with the header
+                   Content-Disposition: V when cd is given (for --save-dir's naming)
   /stats           JSON: requests served, in flight now, peak in flight (not counted itself)
   /stats/reset     sets the counters to zero
   /fault/...       every fault a server can commit: see fetchpool.site_faults
@@ -99,6 +101,7 @@ class TestSite:
                 web.get("/bytes/{n}", self._bytes),
                 web.get("/redirect/{n}", self._redirect),
                 web.get("/headers", self._headers),
+                web.get("/named/{tail:.*}", self._named),
                 web.get("/stats", self._stats),
                 web.get("/stats/reset", self._reset),
                 web.get("/", self._index),
@@ -158,6 +161,12 @@ class TestSite:
             return _html(page_body(0))
         target = "/page/0" if n == 1 else f"/redirect/{n - 1}"
         raise web.HTTPFound(target)
+
+    async def _named(self, request: web.Request) -> web.Response:
+        headers = {}
+        if "cd" in request.query:
+            headers["Content-Disposition"] = request.query["cd"]
+        return web.Response(text=f"named {request.path_qs}\n", headers=headers)
 
     async def _headers(self, request: web.Request) -> web.Response:
         self.last_headers = dict(request.headers)

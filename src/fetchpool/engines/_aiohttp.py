@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from ..body import no_sink, opened
 from ..config import Config
 from ..proxies import Proxies, from_env
 from ._attempt import Outcome
@@ -42,6 +43,7 @@ class AsyncFetcher:
 
     def __init__(self, config: Config, proxies: Proxies | None = None) -> None:
         self._config = config
+        self._sink = config.body_sink or no_sink
         self._proxies = (
             proxies if proxies is not None else (from_env() if config.trust_env else Proxies())
         )
@@ -105,23 +107,30 @@ class AsyncFetcher:
                     return Outcome(status=resp.status, location=location)
                 phase.name = "body"
                 length = 0
+                content_type = resp.headers.get("Content-Type")
                 decoder = Decoder(resp.headers.get("Content-Encoding"))
-                async for raw in resp.content.iter_any():
-                    for piece in decoder.feed(raw):
+                with opened(self._sink(url, content_type)) as sink:
+                    async for raw in resp.content.iter_any():
+                        for piece in decoder.feed(raw):
+                            length += len(piece)
+                            if cfg.max_bytes is not None and length > cfg.max_bytes:
+                                resp.close()
+                                return Outcome.failed(
+                                    "too-large", f"body over {cfg.max_bytes} bytes"
+                                )
+                            sink.write(piece)
+                    for piece in decoder.flush():
                         length += len(piece)
-                        if cfg.max_bytes is not None and length > cfg.max_bytes:
-                            resp.close()
-                            return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-                for piece in decoder.flush():
-                    length += len(piece)
-                if cfg.max_bytes is not None and length > cfg.max_bytes:
-                    return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-                return Outcome(
-                    status=resp.status,
-                    length=length,
-                    content_type=resp.headers.get("Content-Type"),
-                    retry_after=resp.headers.get("Retry-After"),
-                )
+                        sink.write(piece)
+                    if cfg.max_bytes is not None and length > cfg.max_bytes:
+                        return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                    return Outcome(
+                        status=resp.status,
+                        length=length,
+                        content_type=content_type,
+                        retry_after=resp.headers.get("Retry-After"),
+                        body=sink.keep(),
+                    )
         except asyncio.CancelledError:
             raise
         except DecodeError as exc:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..body import KeptBody
 from ..records import ERROR_KINDS
 
 __all__ = ["AsyncGet", "BlockingGet", "FakeFetcher", "Outcome", "safe_get"]
@@ -31,6 +32,9 @@ class Outcome:
     location: str | None = None  # a redirect's Location header, as sent
     kind: str | None = None  # an error kind from records.ERROR_KINDS
     detail: str = ""
+    # A whole body handed to a sink (--save-dir), waiting for the scheduler's verdict:
+    # `done(record)` if this response makes the record, `discard()` if it is retried.
+    body: KeptBody | None = None
 
     @classmethod
     def failed(cls, kind: str, detail: str) -> Outcome:

@@ -27,6 +27,7 @@ import urllib3
 from urllib3 import connection as u3conn
 from urllib3 import exceptions as u3
 
+from ..body import no_sink, opened
 from ..config import Config
 from ..proxies import Proxies, from_env
 from ._attempt import Outcome
@@ -46,6 +47,7 @@ class BlockingFetcher:
 
     def __init__(self, config: Config, proxies: Proxies | None = None) -> None:
         self._config = config
+        self._sink = config.body_sink or no_sink
         self._proxies = proxies if proxies is not None else _env_proxies(config)
         per_host = min(config.per_host, config.concurrency)
         self._pool = _guarded(
@@ -115,25 +117,30 @@ class BlockingFetcher:
                 return Outcome(status=resp.status, location=location)
             phase = "body"
             length = 0
+            content_type = resp.headers.get("Content-Type")
             decoder = Decoder(resp.headers.get("Content-Encoding"))
-            while raw := resp.read1(CHUNK, decode_content=False):
-                for piece in decoder.feed(raw):
+            with opened(self._sink(url, content_type)) as sink:
+                while raw := resp.read1(CHUNK, decode_content=False):
+                    for piece in decoder.feed(raw):
+                        length += len(piece)
+                        if cfg.max_bytes is not None and length > cfg.max_bytes:
+                            return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                        sink.write(piece)
+                for piece in decoder.flush():
                     length += len(piece)
-                    if cfg.max_bytes is not None and length > cfg.max_bytes:
-                        return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-            for piece in decoder.flush():
-                length += len(piece)
-            if guard.fired:  # the cut looks like the end of a body sent until close
-                return _timed_out(deadline.seconds, "the body")
-            if cfg.max_bytes is not None and length > cfg.max_bytes:
-                return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-            clean = True
-            return Outcome(
-                status=resp.status,
-                length=length,
-                content_type=resp.headers.get("Content-Type"),
-                retry_after=resp.headers.get("Retry-After"),
-            )
+                    sink.write(piece)
+                if guard.fired:  # the cut looks like the end of a body sent until close
+                    return _timed_out(deadline.seconds, "the body")
+                if cfg.max_bytes is not None and length > cfg.max_bytes:
+                    return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                clean = True
+                return Outcome(
+                    status=resp.status,
+                    length=length,
+                    content_type=content_type,
+                    retry_after=resp.headers.get("Retry-After"),
+                    body=sink.keep(),
+                )
         except DecodeError as exc:
             return Outcome.failed("protocol", f"bad content encoding: {exc}")
         except Exception as exc:

@@ -170,11 +170,14 @@ class Scheduler:
                 "timeout", f"no complete answer within {cfg.timeout:g} s (redirects)"
             )
         if job.attempt <= cfg.retries and retryable(outcome):
+            if outcome.body is not None:
+                outcome.body.discard()  # this response is not the URL's answer
             job.hop = False
             heapq.heappush(self._delayed, (now + wait, next(self._seq), job))
             self._held += 1
             return None
-        return _record(job, outcome, now)
+        record = _record(job, outcome, now)
+        return record if outcome.body is None else outcome.body.done(record)
 
     # -- inside ------------------------------------------------------------------
 

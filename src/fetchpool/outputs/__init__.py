@@ -1,22 +1,35 @@
-"""Where records go: JSON lines or CSV, chosen by the output file's extension.
+"""Where records go: JSON lines, CSV or SQLite, chosen by the output file's extension.
 
-Only one writer exists per run and only the thread that consumes the records calls
-it; workers never touch an output.
+One writer per run: on standard output, the thread that consumes records writes each line;
+to a file, one writer thread (:mod:`.background`) appends batches. Workers never touch an
+output. An existing file is continued (``resume``) or replaced (``overwrite``), never
+clobbered by accident (:func:`check_target`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable
 from typing import IO, Protocol
 
 from ..errors import OutputError, UsageError
 from ..records import Record
 
-__all__ = ["FORMATS", "Writer", "format_for", "open_output"]
+__all__ = ["FORMATS", "RESUMABLE", "Writer", "check_target", "format_for", "open_output"]
 
 #: Extension -> format name.
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+}
+#: Formats --resume can continue.
+RESUMABLE = frozenset({"jsonl", "sqlite"})
 
 
 class Writer(Protocol):
@@ -34,16 +47,62 @@ def format_for(path: str) -> str:
     return FORMATS[ext]
 
 
-def open_output(path: str | None, stdout: IO[str] | None = None) -> Writer:
-    """A writer for ``path`` (None: JSON lines on ``stdout``)."""
-    from .csvout import CsvWriter
+def check_target(path: str | None, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse, before anything is read or fetched, an output that cannot be used as asked:
+    an unknown extension, --resume without a resumable file, an existing file to clobber."""
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; choose one")
+    if path is None or path == "-":
+        if resume:
+            raise UsageError("--resume needs an output file: -o FILE.jsonl or -o FILE.sqlite")
+        return
+    fmt = format_for(path)
+    if resume and fmt not in RESUMABLE:
+        raise UsageError("--resume works with .jsonl and .sqlite/.db outputs, not .csv")
+    if not resume and not overwrite and os.path.isfile(path) and os.path.getsize(path) > 0:
+        raise UsageError(
+            f"{path} already exists; add --resume to fetch only the URLs it lacks, "
+            "or --overwrite to replace it"
+        )
+
+
+def open_output(
+    path: str | None,
+    stdout: IO[str] | None = None,
+    *,
+    resume: bool = False,
+    on_recorded: Callable[[str], object] | None = None,
+) -> Writer:
+    """A writer for ``path`` (None or ``-``: JSON lines on ``stdout``).
+
+    With ``resume``, an existing file is continued and ``on_recorded`` is called with the URL
+    of every record it already holds (a JSONL's torn last line is cut off first). Without,
+    the file is created or replaced: call :func:`check_target` first.
+    """
+    from .background import Background
     from .jsonl import JsonlWriter
 
     if path is None or path == "-":
         return JsonlWriter(stdout or sys.stdout, owns=False)
     fmt = format_for(path)
+    exists = os.path.isfile(path)
     try:
-        fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        if fmt == "sqlite":
+            from .sqlite import SqliteFile
+
+            if not resume:
+                for stale in (path, path + "-wal", path + "-shm", path + "-journal"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(stale)
+            return Background(SqliteFile(path, on_recorded=on_recorded if resume else None))
+        if fmt == "jsonl":
+            from .jsonl import JsonlFile, recorded_urls
+
+            if resume and exists and on_recorded is not None:
+                recorded_urls(path, on_recorded)
+            return Background(JsonlFile(path, append=resume))
+        from .csvout import CsvFile
+
+        return Background(CsvFile(path))
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return CsvWriter(fh) if fmt == "csv" else JsonlWriter(fh, owns=True)

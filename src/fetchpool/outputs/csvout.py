@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 import csv
-from typing import IO
+from collections.abc import Sequence
 
 from ..records import FIELDS, Record
 
-__all__ = ["CsvWriter"]
+__all__ = ["CsvFile"]
 
 _ELAPSED = FIELDS.index("elapsed")
 
 
-class CsvWriter:
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._csv = csv.writer(stream)
+class CsvFile:
+    """A new CSV file at ``path``, appended a batch of rows at a time."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._csv = csv.writer(self._stream)
         self._csv.writerow(FIELDS)
 
-    def write(self, record: Record) -> None:
-        # None becomes an empty cell; csv.writer does that already.
-        row = [getattr(record, name) for name in FIELDS]
-        row[_ELAPSED] = round(record.elapsed, 6)
-        self._csv.writerow(row)
-
-    def flush(self) -> None:
+    def append(self, records: Sequence[Record]) -> None:
+        for record in records:
+            # None becomes an empty cell; csv.writer does that already.
+            row = [getattr(record, name) for name in FIELDS]
+            row[_ELAPSED] = round(record.elapsed, 6)
+            self._csv.writerow(row)
         self._stream.flush()
 
     def close(self) -> None:
-        self._stream.flush()
         self._stream.close()

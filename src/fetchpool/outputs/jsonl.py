@@ -1,13 +1,23 @@
-"""JSON lines: one object per record, keys in the record's field order."""
+"""JSON lines: one object per record, keys in the record's field order.
+
+On stdout (:class:`JsonlWriter`) lines are written by the thread that consumes records. To a
+file (:class:`JsonlFile`) they go in batches from the one writer thread, each batch as whole
+lines in one ``write``, so a crash can cut at most the last line; :func:`recorded_urls` drops
+such a torn line before a run resumes (its URL is then fetched again).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Callable, Sequence
 from typing import IO
 
+from ..errors import OutputError
 from ..records import FIELDS, Record
 
-__all__ = ["JsonlWriter", "record_line"]
+__all__ = ["JsonlFile", "JsonlWriter", "record_line", "recorded_urls"]
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
@@ -20,6 +30,8 @@ def record_line(record: Record) -> str:
 
 
 class JsonlWriter:
+    """Lines to a text stream (standard output), written as records arrive."""
+
     def __init__(self, stream: IO[str], *, owns: bool) -> None:
         self._stream = stream
         self._owns = owns
@@ -34,3 +46,63 @@ class JsonlWriter:
         self._stream.flush()
         if self._owns:
             self._stream.close()
+
+
+def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
+    """Call ``on_url`` with the URL of every record in the JSON lines file ``path``; return
+    how many. A last line cut short by a crash (no newline at its end) is cut off the file.
+    A broken line anywhere else is not a crash's doing: OutputError, and the file is left as is.
+    """
+    count = 0
+    good = 0  # bytes of whole lines so far
+    try:
+        with open(path, "rb") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.endswith(b"\n"):
+                    break  # the torn last line
+                try:
+                    url = json.loads(line)["url"]
+                    if not isinstance(url, str):
+                        raise TypeError("url is not a string")
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise OutputError(
+                        f"cannot resume from {path}: line {number} is not a record ({exc}); "
+                        "fix or remove it, or use --overwrite"
+                    ) from None
+                on_url(url)
+                count += 1
+                good += len(line)
+            size = fh.seek(0, os.SEEK_END)
+        if size > good:
+            os.truncate(path, good)
+    except OSError as exc:
+        raise OutputError(f"cannot resume from {path}: {exc.strerror or exc}") from None
+    return count
+
+
+class JsonlFile:
+    """Appends batches of records to a file; each :meth:`append` is one ``write`` of whole lines."""
+
+    def __init__(self, path: str, *, append: bool) -> None:
+        self.path = path
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        self._fd = os.open(path, flags, 0o666)
+        self._size = os.fstat(self._fd).st_size  # the end of the last whole line
+
+    def append(self, records: Sequence[Record]) -> None:
+        # A lone surrogate (from odd library input) becomes a \uXXXX escape, still valid JSON.
+        data = "".join(map(record_line, records)).encode("utf-8", "backslashreplace")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            # A full disk: take back the part of this batch that made it, so every line
+            # in the file stays whole.
+            with contextlib.suppress(OSError):  # --resume drops a torn last line anyway
+                os.ftruncate(self._fd, self._size)
+            raise
+        self._size += len(data)
+
+    def close(self) -> None:
+        os.close(self._fd)
