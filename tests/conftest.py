@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def site() -> Iterator[TestSite]:
 
 @pytest.fixture
 def fresh_site(site: TestSite) -> TestSite:
-    """The shared site with its request counters reset."""
+    """The shared site with its request counters reset, once requests left over from
+    earlier tests (e.g. a run interrupted mid-flight) have ended."""
+    deadline = time.monotonic() + 10
+    while site.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
     site.reset()
     return site
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from . import engines
@@ -93,6 +91,10 @@ async def fetch_async(
     executor of ``concurrency`` threads, leaving the loop's default executor alone);
     the other modes run in a worker thread and hand records over to the loop.
     """
+    # Imported here, not at the top: a command-line run that never uses them starts faster.
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers)
     source = _trimmed(urls)
     if cfg.mode == "async":
