@@ -1,0 +1,326 @@
+"""The curl mode beside the others: the same faults give the same records in every mode;
+its pure pieces (libcurl codes -> error kinds, URLs handed to libcurl); the fast paths of
+the hot loop (URL check, JSON lines) agree with the slow, obvious versions; and each mode
+loads only the libraries it needs."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fetchpool import MODES, Record, fetch
+from fetchpool.engines._curl import ascii_url, classify
+from fetchpool.outputs.jsonl import generic_line, record_line
+from fetchpool.records import ERROR_KINDS
+from fetchpool.site import TestSite
+from fetchpool.sources import _check_fully, check_url
+
+pytestmark = pytest.mark.timeout(60)
+
+_GZIP_SIZE = 200_000
+
+
+class FaultSite(TestSite):
+    """The test site plus a few faults this file needs (kept here, not in the shipped site)."""
+
+    __test__ = False
+
+    def app(self) -> web.Application:
+        app = super().app()
+        body = gzip.compress(b"x" * _GZIP_SIZE)
+
+        async def gzipped(request: web.Request) -> web.Response:
+            return web.Response(
+                body=body, headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"}
+            )
+
+        async def to_file(request: web.Request) -> web.Response:
+            raise web.HTTPFound("file:///etc/passwd")
+
+        async def loop(request: web.Request) -> web.Response:
+            raise web.HTTPFound("/loop")
+
+        async def truncated(request: web.Request) -> web.StreamResponse:
+            resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+            resp.content_length = 10_000
+            await resp.prepare(request)
+            await resp.write(b"y" * 100)
+            await asyncio.sleep(0.05)
+            assert request.transport is not None
+            request.transport.close()
+            return resp
+
+        async def stall(request: web.Request) -> web.Response:
+            await asyncio.sleep(5)
+            return web.Response(text="late")
+
+        async def stall_body(request: web.Request) -> web.StreamResponse:
+            resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+            resp.content_length = 1000
+            await resp.prepare(request)
+            await resp.write(b"z" * 10)
+            await asyncio.sleep(5)
+            return resp
+
+        app.router.add_get("/gzip", gzipped)
+        app.router.add_get("/to-file", to_file)
+        app.router.add_get("/loop", loop)
+        app.router.add_get("/truncated", truncated)
+        app.router.add_get("/stall", stall)
+        app.router.add_get("/stall-body", stall_body)
+        return app
+
+
+@pytest.fixture(scope="module")
+def faults() -> Iterator[FaultSite]:
+    with FaultSite() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def raw() -> Iterator[Callable[[bytes | None], str]]:
+    """``raw(reply)``: the URL of a TCP server that reads a request, sends ``reply`` (None:
+    nothing) and closes — replies no HTTP server would send."""
+    servers: list[socketserver.ThreadingTCPServer] = []
+
+    def start(reply: bytes | None) -> str:
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(5)
+                try:
+                    self.request.recv(65536)
+                    if reply is not None:
+                        self.request.sendall(reply)
+                except OSError:
+                    pass
+
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _one(url: str, mode: str, **kwargs: object) -> Record:
+    (rec,) = fetch([url], mode=mode, **kwargs)  # type: ignore[arg-type]
+    return rec
+
+
+# -- the same faults, the same records, every mode ------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gzip_length_is_counted_after_decoding_and_capped(faults: FaultSite, mode: str) -> None:
+    rec = _one(faults.url("/gzip"), mode)
+    assert (rec.status, rec.length, rec.error) == (200, _GZIP_SIZE, None), rec
+    # The compressed body is small; the cap applies to what it inflates to.
+    capped = _one(faults.url("/gzip"), mode, max_bytes=_GZIP_SIZE // 2)
+    assert capped.error_kind == "too-large", capped
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_redirects_to_other_schemes_and_loops_are_errors(faults: FaultSite, mode: str) -> None:
+    to_file = _one(faults.url("/to-file"), mode)
+    assert to_file.error_kind == "redirect" and "file" in (to_file.error or ""), to_file
+    loop = _one(faults.url("/loop"), mode)
+    assert loop.error_kind == "redirect" and "loop" in (loop.error or ""), loop
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_body_cut_short_is_truncated(faults: FaultSite, mode: str) -> None:
+    rec = _one(faults.url("/truncated"), mode)
+    assert rec.error_kind == "truncated" and rec.status is None, rec
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", ["/stall", "/stall-body"])
+def test_timeout_bounds_the_whole_fetch(faults: FaultSite, mode: str, path: str) -> None:
+    start = time.perf_counter()
+    rec = _one(faults.url(path), mode, timeout=0.5)
+    wall = time.perf_counter() - start
+    assert rec.error_kind == "timeout", rec
+    assert 0.4 < rec.elapsed < 3 and wall < 4, (rec.elapsed, wall)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_replies_that_are_not_http(raw: Callable[[bytes | None], str], mode: str) -> None:
+    garbage = _one(raw(b"hello there\r\n\r\n"), mode, timeout=5)
+    assert garbage.error_kind == "protocol", garbage
+    nothing = _one(raw(None), mode, timeout=5)
+    assert nothing.error_kind == "connect", nothing
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_non_ascii_path_is_sent_percent_encoded(faults: FaultSite, mode: str) -> None:
+    # /page/é reaches the site (which answers 400: not a number): sent, not refused locally.
+    rec = _one(faults.url("/page/é"), mode)
+    assert (rec.status, rec.error) == (400, None), rec
+
+
+def test_curl_reuses_handles_across_many_urls(site: TestSite) -> None:
+    urls = [site.url(f"/page/{i}") for i in range(500)] + ["nope", site.url("/status/404")]
+    records = list(fetch(urls, mode="curl", concurrency=8))
+    assert sorted(r.url for r in records) == sorted(urls)
+    by_url = {r.url: r for r in records}
+    assert by_url["nope"].error_kind == "invalid-url"
+    assert by_url[site.url("/status/404")].status == 404
+    assert sum(r.status == 200 for r in records) == 500
+
+
+def test_curl_many_invalid_urls_do_not_pile_up(site: TestSite) -> None:
+    # Input that is all bad lines is still read lazily: records are handed over in batches.
+    pulled = 0
+
+    def bad() -> Iterator[str]:
+        nonlocal pulled
+        for i in range(100_000):
+            pulled += 1
+            yield f"bad {i}"
+
+    records = fetch(bad(), mode="curl", concurrency=4)
+    first = [next(records) for _ in range(10)]
+    records.close()
+    assert all(r.error_kind == "invalid-url" for r in first)
+    assert pulled <= 10 + 4 + 1, pulled
+
+
+# -- pure pieces ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "got_response", "kind"),
+    [
+        (6, False, "dns"),
+        (7, False, "connect"),
+        (28, False, "timeout"),
+        (28, True, "timeout"),
+        (18, True, "truncated"),
+        (56, True, "truncated"),
+        (56, False, "connect"),
+        (52, False, "connect"),
+        (35, False, "tls"),
+        (60, False, "tls"),
+        (61, True, "protocol"),
+        (1, False, "protocol"),  # e.g. an HTTP/0.9 reply
+        (8, False, "protocol"),
+        (3, False, "invalid-url"),
+        (27, False, "internal"),
+        (9999, False, "protocol"),
+    ],
+)
+def test_libcurl_codes_map_to_the_shared_kinds(code: int, got_response: bool, kind: str) -> None:
+    got, detail = classify(code, "some\nmessage", got_response, 2.0)
+    assert got == kind and got in ERROR_KINDS
+    assert "\n" not in detail and detail
+
+
+def test_ascii_url() -> None:
+    assert ascii_url("http://a.example/x?y=1#frag") == "http://a.example/x?y=1"
+    assert ascii_url("http://bücher.example/é?q=ü") == (
+        "http://xn--bcher-kva.example/%C3%A9?q=%C3%BC"
+    )
+    assert ascii_url("http://h/%C3%A9é") == "http://h/%C3%A9%C3%A9"  # escapes kept
+
+
+_SCHEMES = st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "http:/"])
+_HOSTS = st.sampled_from(
+    ["a", "127.0.0.1", "h-1.example", "a..b", "-a", "[::1]", "é.x", "", "a b", "a" * 250 + ".com"]
+)
+_PORTS = st.sampled_from(["", ":80", ":0", ":00", ":65535", ":65536", ":99999", ":", ":8a"])
+_URLISH = st.text(alphabet="hHtTpPsS:/.-_[]@?#%01239aZé \t\\\x7f", max_size=20)
+
+
+@settings(max_examples=500)
+@given(_SCHEMES, _HOSTS, _PORTS, st.sampled_from(["", "/", "?", "#", "\\"]), _URLISH)
+def test_check_url_fast_path_agrees_with_the_full_check(
+    scheme: str, host: str, port: str, sep: str, rest: str
+) -> None:
+    url = scheme + host + port + sep + rest
+    assert check_url(url) == _check_fully(url)
+
+
+@given(
+    st.builds(
+        Record,
+        url=st.text(),
+        status=st.none() | st.integers(100, 599),
+        length=st.none() | st.integers(0, 10**12),
+        elapsed=st.floats(0, 1e6),
+        error=st.none() | st.text(),
+        final_url=st.none() | st.text(),
+        content_type=st.none() | st.text(),
+        attempts=st.integers(0, 100),
+    )
+)
+def test_jsonl_fast_line_is_the_generic_line(rec: Record) -> None:
+    line = record_line(rec)
+    assert line == generic_line(rec)
+    assert line.endswith("\n") and line.count("\n") == 1
+    assert json.loads(line)["url"] == rec.url
+
+
+# -- lazy imports ---------------------------------------------------------------------------
+
+_PROBE = """
+import io, sys
+from fetchpool.cli import main
+code = main(sys.argv[1:], stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
+heavy = ["aiohttp", "urllib3", "pycurl", "rich", "asyncio", "requests"]
+print(code, " ".join(m for m in heavy if m in sys.modules))
+"""
+
+
+def _loaded(argv: list[str]) -> tuple[int, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    code, *mods = proc.stdout.splitlines()[-1].split()  # after --help's text
+    return int(code), set(mods)
+
+
+def test_help_loads_no_http_stack_and_no_asyncio() -> None:
+    assert _loaded(["fetch", "--help"]) == (0, set())
+
+
+@pytest.mark.parametrize(
+    ("mode", "allowed"),
+    [("curl", {"pycurl"}), ("sequential", {"urllib3"}), ("async", {"aiohttp", "asyncio"})],
+)
+def test_each_mode_loads_only_its_own_stack(site: TestSite, mode: str, allowed: set[str]) -> None:
+    code, loaded = _loaded(["fetch", "-q", "-m", mode, site.url("/page/1")])
+    assert code == 0
+    assert loaded <= allowed, loaded - allowed
+    assert next(iter(sorted(allowed))) in loaded
+
+
+def test_quick_start_in_the_curl_mode(site: TestSite) -> None:
+    # Wide margin: the point is no heavy import on the way (measured: well under 0.3 s).
+    urls = [site.url(f"/page/{i}") for i in range(10)]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "fetchpool", "fetch", "-q", "-m", "curl", *urls],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    wall = time.perf_counter() - started
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 10, proc.stderr
+    assert wall < 2.0, wall
