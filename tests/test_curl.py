@@ -324,3 +324,71 @@ def test_quick_start_in_the_curl_mode(site: TestSite) -> None:
     wall = time.perf_counter() - started
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 10, proc.stderr
     assert wall < 2.0, wall
+
+
+# -- TLS: the same trust store in every mode ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """An HTTPS server on 127.0.0.1 with a fresh self-signed certificate: (URL, cert file)."""
+    import http.server
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"secure page\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/", str(cert)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_untrusted_certificate_is_a_tls_error(tls_site: tuple[str, str], mode: str) -> None:
+    url, _ = tls_site
+    rec = _one(url, mode, timeout=10)
+    assert rec.error_kind == "tls", rec
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ssl_cert_file_is_trusted_in_every_mode(
+    fetchpool_bin: str, clean_env: dict[str, str], tls_site: tuple[str, str], mode: str
+) -> None:
+    url, cert = tls_site
+    proc = subprocess.run(
+        [fetchpool_bin, "fetch", "-q", "-m", mode, url],
+        capture_output=True,
+        text=True,
+        env={**clean_env, "SSL_CERT_FILE": cert},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)
+    assert (row["status"], row["length"], row["error"]) == (200, len(b"secure page\n"), None), row
