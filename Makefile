@@ -28,15 +28,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests
 
 # fetchpool against curl and friends on a local nginx; results in out/bench/ (see BENCHMARKS.md).
-# Installs nginx-light, its echo module and curl with apt-get (as root, or with sudo) when missing,
-# and the benchmark's Python clients into .venv. BENCH_ARGS=--quick for a small smoke run.
+# Installs nginx-light, its echo module, curl and GNU time with apt-get (as root, or with sudo)
+# when missing, and the benchmark's Python clients into .venv. BENCH_ARGS=--quick: a smoke run.
 BENCH_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: $(STAMP)
 	@if ! command -v nginx >/dev/null || ! command -v curl >/dev/null \
-	    || [ ! -f /usr/lib/nginx/modules/ngx_http_echo_module.so ]; then \
+	    || [ ! -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || [ ! -x /usr/bin/time ]; then \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    nginx-light libnginx-mod-http-echo curl; \
+	    nginx-light libnginx-mod-http-echo curl time; \
 	fi
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -33,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,6 +47,7 @@ ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 CURL_PARALLEL_MAX = 300  # curl 7.x ignores a larger --parallel-max (it falls back to 50)
 SLOW_SECONDS = 0.5
 PAGE_BYTES = 5 * 1024
+GNU_TIME = "/usr/bin/time"  # Debian package `time`
 
 
 # -- nginx ---------------------------------------------------------------------------------
@@ -71,10 +71,10 @@ def _page() -> bytes:
 def nginx(prefix: Path) -> Iterator[str]:
     """nginx in the foreground on a free loopback port; yields its base URL; stops it."""
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx_bin).exists() or not Path(ECHO_MODULE).exists():
+    if not all(Path(p).exists() for p in (nginx_bin, ECHO_MODULE, GNU_TIME)):
         sys.exit(
-            "benchmarks need nginx and its echo module: "
-            "apt-get install -y nginx-light libnginx-mod-http-echo (or run `make bench`)"
+            "benchmarks need nginx, its echo module and GNU time: apt-get install -y "
+            "nginx-light libnginx-mod-http-echo time curl (or run `make bench`)"
         )
     port = _free_port()
     for sub in ("www", "tmp"):
@@ -129,43 +129,48 @@ class Run:
     rss_mb: float
     cpu: float
     code: int
-    stdout: str
     stderr: str
 
 
 def measure(argv: list[str], *, timeout: float, stdout: Path | None = None) -> Run:
-    """Run ``argv`` as a child process; its wall time, peak RSS (its own, by wait4) and CPU."""
-    out_path = stdout
+    """Run ``argv`` as a child process: its wall time, peak RSS and CPU time.
+
+    The child runs under GNU time, a small C program, whose report of the child's own peak
+    RSS is what we keep: Linux counts the peak RSS of the process that spawned a child into
+    the child's ``ru_maxrss``, so measuring straight from this (larger) Python process would
+    report this process's memory for any child smaller than it. ``stdout``: a file for the
+    child's standard output (None: /dev/null, and nothing kept).
+    """
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(tempfile.TemporaryFile()) if out_path is None else None
-        out_fh = stack.enter_context(out_path.open("wb")) if out_path is not None else out
+        report = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "usage"
+        out_fh = stack.enter_context(stdout.open("wb")) if stdout is not None else None
         err = stack.enter_context(tempfile.TemporaryFile())
         start = time.perf_counter()
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out_fh, stderr=err, start_new_session=True
+            [GNU_TIME, "-o", str(report), "-f", "%M %U %S %x", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out_fh if out_fh is not None else subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
         )
-        killer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
-        killer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        text = ""
-        if out is not None:
-            out.seek(0)
-            text = out.read().decode(errors="replace")
         err.seek(0)
         err_text = err.read().decode(errors="replace")
-    if proc.returncode == -signal.SIGKILL:
-        err_text += f"\n(killed after the time limit of {timeout:g} s)"
+        lines = report.read_text().split("\n") if report.exists() else []
+    fields = next((ln.split() for ln in reversed(lines) if ln.strip()), [])
+    if proc.returncode == -signal.SIGKILL or len(fields) != 4:
+        return Run(wall, 0.0, 0.0, -9, f"{err_text}\n(killed after the limit of {timeout:g} s)")
+    maxrss_kb, user, system, code = fields
     return Run(
         wall=wall,
-        rss_mb=usage.ru_maxrss / 1024,
-        cpu=usage.ru_utime + usage.ru_stime,
-        code=proc.returncode,
-        stdout=text,
+        rss_mb=int(maxrss_kb) / 1024,
+        cpu=float(user) + float(system),
+        code=int(code),
         stderr=err_text,
     )
 
@@ -180,7 +185,7 @@ class Client:
     name: str
     argv: Callable[[Path, int, Path], list[str]]  # (urls file, concurrency, work dir)
     ok: Callable[[Run, Path], int]  # (the run, work dir) -> pages fetched with status 200
-    to_file: bool = False  # stdout goes to work/out.txt instead of memory
+    to_file: bool = True  # standard output to work/out.txt (False: /dev/null)
 
 
 def _count_json_ok(path: Path) -> int:
@@ -220,10 +225,12 @@ def fetchpool_client(mode: str, *, to_jsonl: bool = True, label: str = "") -> Cl
     def ok(run: Run, work: Path) -> int:
         return _count_json_ok(work / "out.jsonl") if to_jsonl else _summary_ok(run)
 
-    return Client(label or f"fetchpool -m {mode}", argv, ok)
+    return Client(label or f"fetchpool -m {mode}", argv, ok, to_file=to_jsonl)
 
 
-def curl_client(parallel_max: int) -> Client:
+def curl_client(parallel: int) -> Client:
+    """curl's own parallel mode, bodies to /dev/null, one status code per URL on stdout."""
+
     def argv(urls: Path, c: int, work: Path) -> list[str]:
         config = work / "urls.curl"
         if not config.exists() or config.stat().st_mtime < urls.stat().st_mtime:
@@ -231,12 +238,12 @@ def curl_client(parallel_max: int) -> Client:
                 dst.write('write-out = "%{http_code}\\n"\n')
                 for line in src:
                     dst.write(f'url = "{line.strip()}"\noutput = "/dev/null"\n')
-        return ["curl", "-Z", "--parallel-max", str(min(c, parallel_max)), "-s", "-K", str(config)]
+        return ["curl", "-Z", "--parallel-max", str(parallel), "-s", "-K", str(config)]
 
     def ok(run: Run, work: Path) -> int:
         return (work / "out.txt").read_text().split().count("200")
 
-    return Client(f"curl -Z --parallel-max {parallel_max}", argv, ok, to_file=True)
+    return Client(f"curl -Z --parallel-max {parallel}", argv, ok)
 
 
 def python_client(name: str, script: str) -> Client:
@@ -244,7 +251,7 @@ def python_client(name: str, script: str) -> Client:
         return [PY, str(CLIENTS / script), str(urls), str(c)]
 
     def ok(run: Run, work: Path) -> int:
-        return int(run.stdout.strip() or 0)
+        return int((work / "out.txt").read_text().strip() or 0)
 
     return Client(name, argv, ok)
 
@@ -437,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             n, c = args.pages, 64
             urls = write_urls(work / "pages.txt", base, "page", n)
             clients = [fetchpool_client(m) for m in MODES] + [
-                curl_client(CURL_PARALLEL_MAX),
+                curl_client(c),
                 python_client("pycurl CurlMulti, bare loop", "pycurl_bare.py"),
                 python_client("aiohttp, minimal client", "aiohttp_minimal.py"),
                 python_client("lesson: ThreadPoolExecutor + requests.get", "lesson_requests.py"),
@@ -464,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             ideal = -(-n // c) * SLOW_SECONDS
             urls = write_urls(work / "slow.txt", base, "slow", n)
             clients = [fetchpool_client(m) for m in MODES if m != "sequential"] + [
-                curl_client(CURL_PARALLEL_MAX),
+                curl_client(min(c, CURL_PARALLEL_MAX)),
                 python_client("aiohttp, minimal client", "aiohttp_minimal.py"),
                 python_client("lesson: ThreadPoolExecutor + requests.get", "lesson_requests.py"),
             ]
@@ -472,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             report.append(
                 f"### {n:,} pages answering after {SLOW_SECONDS} s, {c} in flight "
                 f"(ideal {ideal:.1f} s; curl is capped at {CURL_PARALLEL_MAX} in flight)\n\n"
-                + table(rows, n, Row("ideal", [Run(ideal, 0, 0, 0, "", "")], n, [n]), "/ ideal")
+                + table(rows, n, Row("ideal", [Run(ideal, 0, 0, 0, "")], n, [n]), "/ ideal")
             )
             results["slow"] = [r.as_dict() for r in rows]
             for row in rows:
