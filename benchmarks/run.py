@@ -443,13 +443,15 @@ def main(argv: list[str] | None = None) -> int:
         if "pages" in only:
             n, c = args.pages, 64
             urls = write_urls(work / "pages.txt", base, "page", n)
+            curl_cli = curl_client(c)
             clients = [fetchpool_client(m) for m in MODES] + [
-                curl_client(c),
+                curl_cli,
                 python_client("pycurl CurlMulti, bare loop", "pycurl_bare.py"),
                 python_client("aiohttp, minimal client", "aiohttp_minimal.py"),
+                python_client("urllib3 on N threads", "urllib3_threads.py"),
                 python_client("lesson: ThreadPoolExecutor + requests.get", "lesson_requests.py"),
             ]
-            measure(clients[-4].argv(urls, c, work), timeout=300)  # warm nginx and the cache
+            measure(curl_cli.argv(urls, c, work), timeout=300)  # warm nginx and the page cache
             rows = compare("pages", clients, urls, n, c, args.repeat, work, timeout=600)
             curl = next(r for r in rows if r.client.startswith("curl"))
             report.append(
@@ -473,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             clients = [fetchpool_client(m) for m in MODES if m != "sequential"] + [
                 curl_client(min(c, CURL_PARALLEL_MAX)),
                 python_client("aiohttp, minimal client", "aiohttp_minimal.py"),
+                python_client("urllib3 on N threads", "urllib3_threads.py"),
                 python_client("lesson: ThreadPoolExecutor + requests.get", "lesson_requests.py"),
             ]
             rows = compare("slow", clients, urls, n, c, args.repeat, work, timeout=300)
