@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fetchpool import MODES, Record, fetch
+from fetchpool.engines import _curl
 from fetchpool.engines._curl import ascii_url, classify
 from fetchpool.outputs.jsonl import generic_line, record_line
 from fetchpool.records import ERROR_KINDS
@@ -172,6 +173,47 @@ def test_a_non_ascii_path_is_sent_percent_encoded(faults: FaultSite, mode: str) 
     # /page/é reaches the site (which answers 400: not a number): sent, not refused locally.
     rec = _one(faults.url("/page/é"), mode)
     assert (rec.status, rec.error) == (400, None), rec
+
+
+@pytest.fixture(params=["select", "epoll"])
+def driver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way the curl mode drives libcurl, chosen by the concurrency threshold."""
+    if request.param == "epoll" and not hasattr(_curl.select, "epoll"):
+        pytest.skip("no epoll on this system")
+    monkeypatch.setattr(_curl, "EPOLL_FROM", 1 if request.param == "epoll" else 10**9)
+    return str(request.param)
+
+
+def test_both_drivers_give_the_same_records(
+    faults: FaultSite, raw: Callable[[bytes | None], str], driver: str
+) -> None:
+    expected = {faults.url(f"/page/{i}"): (200, None) for i in range(40)}
+    expected |= {
+        faults.url("/status/404"): (404, None),
+        faults.url("/redirect/3"): (200, None),
+        faults.url("/bytes/300000"): (200, None),
+        faults.url("/gzip"): (200, None),
+        faults.url("/to-file"): (None, "redirect"),
+        faults.url("/truncated"): (None, "truncated"),
+        faults.url("/stall"): (None, "timeout"),
+        raw(None): (None, "connect"),
+        "http://127.0.0.1:1/": (None, "connect"),
+        "nope": (None, "invalid-url"),
+    }
+    records = list(fetch(expected, mode="curl", concurrency=6, timeout=1))
+    assert sorted(r.url for r in records) == sorted(expected)
+    for rec in records:
+        assert (rec.status, rec.error_kind) == expected[rec.url], rec
+
+
+@pytest.mark.parametrize("limit", [3, 12])
+def test_both_drivers_bound_and_use_the_concurrency(
+    fresh_site: TestSite, driver: str, limit: int
+) -> None:
+    urls = [fresh_site.url(f"/delay/60/{i}") for i in range(limit * 3)]
+    records = list(fetch(urls, mode="curl", concurrency=limit))
+    assert len(records) == len(urls) and all(r.status == 200 for r in records)
+    assert 1 < fresh_site.peak <= limit
 
 
 def test_curl_reuses_handles_across_many_urls(site: TestSite) -> None:

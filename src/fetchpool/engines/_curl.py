@@ -10,6 +10,7 @@ What that result means — a record, a redirect to follow — is decided by the 
 from __future__ import annotations
 
 import contextlib
+import select
 import ssl
 import time
 from collections.abc import Iterator
@@ -40,6 +41,19 @@ _GOT_NOTHING: Final = 52  # the server closed the connection without a response
 _RECV_ERROR: Final = 56
 _BAD_ENCODING: Final = 61  # BAD_CONTENT_ENCODING
 _BUGS: Final = frozenset({2, 27, 43, 48})  # FAILED_INIT, OUT_OF_MEMORY, bad option or argument
+
+#: From this many transfers at once, epoll watches the sockets (see :class:`Transfers`).
+#: Measured on 2 cores: select is faster at -c 64 (1.3 s against 2.3 s for 20,000 pages),
+#: the two are even at -c 1000, epoll is faster at -c 1500 (1.6 s against 2.1 s).
+EPOLL_FROM = 768
+
+if hasattr(select, "epoll"):
+    _EPOLL_EVENTS: Final = {
+        pycurl.POLL_IN: select.EPOLLIN,
+        pycurl.POLL_OUT: select.EPOLLOUT,
+        pycurl.POLL_INOUT: select.EPOLLIN | select.EPOLLOUT,
+    }
+    _READABLE: Final = select.EPOLLIN | select.EPOLLHUP | select.EPOLLRDHUP
 
 
 def classify(code: int, message: str, got_response: bool, timeout: float) -> tuple[str, str]:
@@ -162,10 +176,11 @@ class Transfer:
 
     def request(self, target: str, remaining: float) -> None:
         """Point the handle at ``target`` with ``remaining`` seconds allowed."""
+        url = ascii_url(target)  # may raise UnicodeError: then nothing was sent
         self.current = target
         self.length = 0
         self.attempts = max(self.attempts, 1)  # redirects are part of one attempt
-        self.handle.setopt(pycurl.URL, ascii_url(target))
+        self.handle.setopt(pycurl.URL, url)
         self.handle.setopt(pycurl.TIMEOUT_MS, max(1, int(remaining * 1000 + 0.5)))
 
     def status(self) -> int:
@@ -184,7 +199,14 @@ class Transfer:
 
 
 class Transfers:
-    """The multi handle: transfers running at once, driven from one thread."""
+    """The multi handle: transfers running at once, driven from one thread, two ways.
+
+    Below :data:`EPOLL_FROM` at once, libcurl's own ``fdset``, ``select`` and ``perform``
+    drive it: the least Python per request. ``select`` cannot watch a socket numbered 1024
+    or more, and each wake-up costs in proportion to the transfers running, so from there
+    on (on Linux) the sockets are watched with epoll and libcurl is told which one is ready
+    (``socket_action``): more Python per request, but any number of sockets.
+    """
 
     def __init__(self, config: Config) -> None:
         self._config = config
@@ -194,6 +216,13 @@ class Transfers:
         self._multi.setopt(pycurl.M_MAXCONNECTS, config.concurrency)
         self._by_handle: dict[pycurl.Curl, Transfer] = {}
         self.running = 0
+        use_epoll = hasattr(select, "epoll") and config.concurrency >= EPOLL_FROM
+        self._epoll = select.epoll() if use_epoll else None
+        self._watched: dict[int, int] = {}  # socket -> the epoll events wanted
+        self._due: float | None = None  # when libcurl wants its timer call (monotonic)
+        if self._epoll is not None:
+            self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+            self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
 
     def new(self) -> Transfer:
         transfer = Transfer(self._config, self._ca)
@@ -208,16 +237,11 @@ class Transfers:
         """Drive the transfers for up to ``wait`` seconds; yield each that ended, with its
         libcurl result code (0: a complete response) and message. A yielded transfer is
         already off the multi handle and may be started again at once."""
+        if self._epoll is not None:
+            self._drive_epoll(wait)
+        else:
+            self._drive_select(wait)
         multi = self._multi
-        timer = multi.timeout()  # ms until libcurl has something to do without I/O (-1: none)
-        if timer != 0:
-            if timer > 0:
-                wait = min(wait, timer / 1000)
-            if multi.select(wait) <= 0 and not any(multi.fdset()):
-                # No socket to wait on (libcurl waits on a timer only): sleep instead of spinning.
-                time.sleep(min(wait, 0.005))
-        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
         by_handle = self._by_handle
         while True:
             queued, ok, failed = multi.info_read()
@@ -232,6 +256,68 @@ class Transfers:
             if not queued:
                 return
 
+    # -- epoll and socket_action ------------------------------------------------------------
+
+    def _on_socket(self, what: int, fd: int, multi: object, data: object) -> None:
+        """libcurl: watch ``fd`` for ``what`` (or stop watching it)."""
+        epoll = self._epoll
+        assert epoll is not None
+        if what == pycurl.POLL_REMOVE:
+            if self._watched.pop(fd, None) is not None:
+                with contextlib.suppress(OSError):  # already closed: the kernel forgot it
+                    epoll.unregister(fd)
+            return
+        events = _EPOLL_EVENTS[what]
+        try:
+            if fd in self._watched:
+                epoll.modify(fd, events)
+            else:
+                epoll.register(fd, events)
+        except FileNotFoundError:  # closed and reopened under the same number
+            epoll.register(fd, events)
+        except FileExistsError:
+            epoll.modify(fd, events)
+        self._watched[fd] = events
+
+    def _on_timer(self, timeout_ms: int) -> None:
+        """libcurl: call back in ``timeout_ms`` (-1: no timer)."""
+        self._due = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+
+    def _drive_epoll(self, wait: float) -> None:
+        epoll = self._epoll
+        assert epoll is not None
+        action = self._multi.socket_action
+        due = self._due
+        if due is not None:
+            wait = min(wait, max(0.0, due - time.monotonic()))
+        for fd, events in epoll.poll(wait):
+            flags = 0
+            if events & _READABLE:
+                flags |= pycurl.CSELECT_IN
+            if events & select.EPOLLOUT:
+                flags |= pycurl.CSELECT_OUT
+            if events & select.EPOLLERR:
+                flags |= pycurl.CSELECT_ERR
+            action(fd, flags)
+        due = self._due
+        if due is not None and time.monotonic() >= due:
+            self._due = None
+            action(pycurl.SOCKET_TIMEOUT, 0)
+
+    # -- fdset and select (no epoll) --------------------------------------------------------
+
+    def _drive_select(self, wait: float) -> None:
+        multi = self._multi
+        timer = multi.timeout()  # ms until libcurl has something to do without I/O (-1: none)
+        if timer != 0:
+            if timer > 0:
+                wait = min(wait, timer / 1000)
+            if multi.select(wait) <= 0 and not any(multi.fdset()):
+                # No socket to wait on (libcurl waits on a timer only): sleep instead of spinning.
+                time.sleep(min(wait, 0.005))
+        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+
     def close(self) -> None:
         for handle in self._by_handle:
             with contextlib.suppress(pycurl.error):  # it was not on the multi handle
@@ -239,4 +325,6 @@ class Transfers:
             handle.close()
         self._by_handle.clear()
         self._multi.close()
+        if self._epoll is not None:
+            self._epoll.close()
         self.running = 0
