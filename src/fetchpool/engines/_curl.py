@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - pycurl is a dependency; a broke
 
 from ..config import Config
 
-__all__ = ["Transfer", "Transfers", "ascii_url", "classify"]
+__all__ = ["WRITE_ERROR", "Transfer", "Transfers", "ascii_url", "classify"]
 
 # libcurl result codes (CURLcode; stable across versions, and some have no pycurl name).
 _DNS: Final = frozenset({5, 6})  # COULDNT_RESOLVE_PROXY, COULDNT_RESOLVE_HOST
@@ -35,7 +35,7 @@ _TLS: Final = frozenset({35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91,
 _MALFORMED: Final = 3  # URL_MALFORMAT
 _WEIRD_REPLY: Final = frozenset({1, 8, 16, 92, 95, 100})  # HTTP/0.9, WEIRD_SERVER_REPLY, HTTP2…
 _PARTIAL: Final = 18  # PARTIAL_FILE: fewer body bytes than Content-Length said
-_WRITE_ERROR: Final = 23  # our write callback refused a chunk (the size cap)
+WRITE_ERROR: Final = 23  # our write callback refused a chunk (the size cap)
 _TIMEOUT: Final = 28  # OPERATION_TIMEDOUT
 _GOT_NOTHING: Final = 52  # the server closed the connection without a response
 _RECV_ERROR: Final = 56
@@ -166,6 +166,10 @@ class Transfer:
         if length > self.cap >= 0:
             return 0
         return None
+
+    def over_cap(self) -> bool:
+        """True when the body grew past ``max_bytes`` (the write callback stopped it)."""
+        return self.length > self.cap >= 0
 
     def begin(self, url: str) -> None:
         """Reset for a new URL."""

@@ -21,7 +21,7 @@ from collections.abc import Generator, Iterable
 
 from ..config import Config
 from ..records import Record, error_record
-from ._curl import Transfer, Transfers, classify
+from ._curl import WRITE_ERROR, Transfer, Transfers, classify
 from ._policy import REDIRECT_STATUSES, invalid_record, redirect_target
 
 __all__ = ["run"]
@@ -97,7 +97,7 @@ def _outcome(transfer: Transfer, code: int, message: str, config: Config) -> Rec
     """What an ended request means: the URL's record, or the next URL to request."""
     status = transfer.status()
     if code:
-        if code == 23 and transfer.cap >= 0 and transfer.length > transfer.cap:
+        if code == WRITE_ERROR and transfer.over_cap():
             return _error(transfer, "too-large", f"body over {transfer.cap} bytes")
         kind, detail = classify(code, message, status > 0, config.timeout)
         return _error(transfer, kind, detail)
