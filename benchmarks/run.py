@@ -160,6 +160,10 @@ def measure(argv: list[str], *, timeout: float, stdout: Path | None = None) -> R
         killer.start()
         try:
             proc.wait()
+        except BaseException:  # Ctrl-C or SIGTERM: stop the client too
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         finally:
             killer.cancel()
         wall = time.perf_counter() - start
@@ -417,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--out", default=str(ROOT / "out" / "bench"), help="results directory")
     args = parser.parse_args(argv)
+    # Stopped by SIGTERM too, the run unwinds: nginx and any running client are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.quick:
         args.repeat, args.pages, args.slow, args.memory = 1, 2_000, 1_000, "10000,50000"
 

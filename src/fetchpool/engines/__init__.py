@@ -1,5 +1,6 @@
 """The engines: one module per ``--mode``. Each only decides how requests run at once;
-the fetchers (``_blocking``, ``_aiohttp``) and ``_policy`` decide what a result is.
+the fetchers (``_blocking``, ``_aiohttp``, ``_curl``) and ``_policy`` decide what a
+result is.
 
 Every engine takes a lazy iterable of URLs and a :class:`~fetchpool.config.Config` and
 yields one record per URL as it completes, with at most ``concurrency`` in flight.
