@@ -12,17 +12,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fetchpool import MODES, Record, fetch
+from fetchpool.config import Config
 from fetchpool.engines import _curl
 from fetchpool.engines._curl import ascii_url, classify
+from fetchpool.outputs.bodies import SaveDir
 from fetchpool.outputs.jsonl import generic_line, record_line
 from fetchpool.records import ERROR_KINDS
-from fetchpool.site import TestSite
+from fetchpool.site import TestSite, page_body
 from fetchpool.sources import _check_fully, check_url
 
 pytestmark = pytest.mark.timeout(60)
@@ -41,6 +44,21 @@ def test_a_non_ascii_path_is_sent_percent_encoded(site: TestSite, mode: str) -> 
     # /page/é reaches the site (which answers 400: not a number): sent, not refused locally.
     rec = _one(site.url("/page/é"), mode)
     assert (rec.status, rec.error) == (400, None), rec
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_asks_for_what_it_decodes_itself(
+    site: TestSite, mode: str, tmp_path: Path
+) -> None:
+    # The curl mode too: Accept-Encoding is fetchpool's, libcurl's own decoding stays off,
+    # and the body counted and handed to the sink is the decoded one.
+    list(fetch([site.url("/headers")], mode=mode))
+    assert site.last_headers["Accept-Encoding"] == "gzip, deflate"
+    saver = SaveDir(str(tmp_path / "bodies"))
+    cfg = Config(mode=mode, body_sink=saver.sink, max_bytes=len(page_body(7)))
+    (rec,) = fetch([site.url("/fault/gzip/7")], config=cfg)
+    assert (rec.status, rec.length, rec.error) == (200, len(page_body(7)), None), rec
+    assert rec.path is not None and Path(rec.path).read_bytes() == page_body(7)
 
 
 @pytest.fixture(params=["select", "epoll"])

@@ -148,7 +148,6 @@ class Transfer:
 
     __slots__ = (
         "_cap",
-        "_config",
         "_connect_ms",
         "_decoder",
         "_fail",
@@ -170,7 +169,6 @@ class Transfer:
     )
 
     def __init__(self, config: Config, proxies: Proxies, ca_options: list[tuple[int, str]]) -> None:
-        self._config = config
         self._proxies = proxies if (proxies.http or proxies.https) else None
         self._proxy = ""
         self._make_sink = config.body_sink  # None: bodies are only counted
