@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,7 +35,11 @@ def site() -> Iterator[TestSite]:
 
 @pytest.fixture
 def fresh_site(site: TestSite) -> TestSite:
-    """The shared site with its request counters reset."""
+    """The shared site with its request counters reset, once requests left over from
+    earlier tests (e.g. a run interrupted mid-flight) have ended."""
+    deadline = time.monotonic() + 10
+    while site.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
     site.reset()
     return site
 

@@ -138,7 +138,7 @@ def test_a_single_string_is_one_url(site: TestSite) -> None:
     assert len(records) == 1 and records[0].status == 200
 
 
-@pytest.mark.parametrize("mode", ["sequential", "async"])
+@pytest.mark.parametrize("mode", MODES)
 def test_user_agent_and_headers_are_sent(site: TestSite, mode: str) -> None:
     list(fetch([site.url("/headers")], mode=mode, headers={"X-Test": "1"}))
     assert site.last_headers["User-Agent"] == f"fetchpool/{fetchpool.__version__}"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -121,6 +119,10 @@ async def fetch_async(
     executor of ``concurrency`` threads, leaving the loop's default executor alone);
     the other modes run in a worker thread and hand records over to the loop.
     """
+    # Imported here, not at the top: a command-line run that never uses them starts faster.
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     cfg = _config(
         config,
         headers,

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from .records import Record
 
-__all__ = ["BodySink", "KeptBody", "SinkFactory", "combine", "no_sink", "opened"]
+__all__ = ["BodySink", "KeptBody", "OpenedSink", "SinkFactory", "combine", "no_sink", "opened"]
 
 
 class BodySink(Protocol):
@@ -160,6 +160,10 @@ class _Opened:
             return None  # nothing to settle: the common case costs nothing more
         self._kept = True
         return KeptBody(self._sink)
+
+
+#: What :func:`opened` returns, for a fetcher that keeps it between callbacks.
+OpenedSink = _Opened
 
 
 def opened(sink: BodySink) -> _Opened:

@@ -278,7 +278,6 @@ def main(
         if args.command == "serve":
             return _serve(args, err)
         if args.command == "counter":
-            # The counting machine is its own module (not in this tree yet).
             from .counter import run_counter  # type: ignore[import-not-found]
 
             return int(run_counter(start=args.start, interval=args.interval))

@@ -28,7 +28,14 @@ __all__ = [
 ]
 
 #: Every way of running, in the order the lesson teaches them.
-MODES: Final[tuple[str, ...]] = ("sequential", "threadpool", "to-thread", "threading", "async")
+MODES: Final[tuple[str, ...]] = (
+    "sequential",
+    "threadpool",
+    "to-thread",
+    "threading",
+    "async",
+    "curl",
+)
 DEFAULT_MODE: Final = "async"
 DEFAULT_CONCURRENCY: Final = 32
 DEFAULT_TIMEOUT: Final = 30.0

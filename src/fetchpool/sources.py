@@ -9,6 +9,7 @@ and read one line at a time, so memory does not grow with the input.
 from __future__ import annotations
 
 import ipaddress
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from typing import IO
@@ -22,11 +23,34 @@ _SCHEMES = ("http", "https")
 _BAD_HOST_CHARS = frozenset(' \t\r\n<>"{}|\\^`%')
 
 
+# The common case, accepted without taking the URL apart: http(s)://host[:port][/...] with a
+# plain DNS name or IPv4 host and printable ASCII after it. Everything else gets the full check.
+_PLAIN = re.compile(
+    r"[hH][tT][tT][pP][sS]?://"
+    r"([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)"
+    r"(?::([0-9]{1,5}))?(?:[/?#][!-~]*)?"
+)
+
+
 def check_url(url: str) -> str | None:
     """Why ``url`` cannot be fetched, or None when it can. Pure; no I/O."""
+    plain = _PLAIN.fullmatch(url)
+    if (
+        plain is not None
+        and len(plain[1]) <= 253
+        and (plain[2] is None or 0 < int(plain[2]) < 65536)
+    ):
+        return None
+    return _check_fully(url)
+
+
+def _check_fully(url: str) -> str | None:
     if not url:
         return "empty URL"
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+    # Fast path first: printable ASCII without a space has no whitespace or control character.
+    if (" " in url or not (url.isascii() and url.isprintable())) and any(
+        c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url
+    ):
         return "contains whitespace or control characters"
     try:
         parts = urlsplit(url)
@@ -47,7 +71,7 @@ def check_url(url: str) -> str | None:
             ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
             return f"bad IPv6 address {host!r}"
-    elif any(c in _BAD_HOST_CHARS for c in host) or ".." in host or len(host) > 253:
+    elif not _BAD_HOST_CHARS.isdisjoint(host) or ".." in host or len(host) > 253:
         return f"bad host {host!r}"
     elif any(len(label) > 63 for label in host.split(".")):  # DNS allows 63 bytes a label
         return f"bad host {host!r}: a part longer than 63 characters"

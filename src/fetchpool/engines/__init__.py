@@ -8,7 +8,8 @@ the policy is shared, in small pieces any engine (a future one too) calls:
 - ``_attempt``: the one-method fetcher interface (``get(url, timeout) -> Outcome``);
 - ``_deadline``: the whole-request deadline and the watchdog for blocking sockets;
 - ``_decode``: gzip/deflate in bounded steps; ``_policy``: URL checks, redirect rules;
-- ``_blocking`` (urllib3) and ``_aiohttp``: the two fetchers.
+- ``_blocking`` (urllib3) and ``_aiohttp``: the fetchers, one request at a time;
+- ``_curl``: the libcurl transport of the ``curl`` mode (many requests on one multi handle).
 
 Every engine takes a lazy iterable of URLs and a :class:`~fetchpool.config.Config` and
 yields one record per URL as it completes, with at most ``concurrency`` in flight.
@@ -31,6 +32,7 @@ ENGINE_MODULES = {
     "to-thread": "to_thread",
     "threading": "threads",
     "async": "aio",
+    "curl": "curl",
 }
 
 

@@ -93,6 +93,11 @@ class Decoder:
                 self._layers = []
                 break
 
+    @property
+    def identity(self) -> bool:
+        """True when the body passes through as it came (nothing to decode)."""
+        return not self._layers
+
     def feed(self, data: bytes) -> Iterator[bytes]:
         """Decoded pieces of ``data``, each at most ``CHUNK`` bytes."""
         yield from self._through(0, data)

@@ -8,13 +8,15 @@ only ever touched by the thread (or the event loop) running this loop.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..records import Record
 from ._attempt import Outcome
 from ._scheduler import Job, Scheduler, Wait
+
+if TYPE_CHECKING:
+    import asyncio  # imported where it runs: a blocking mode never loads asyncio
 
 __all__ = ["AsyncDriver", "Batches", "Finished", "Runner", "drive"]
 
@@ -77,6 +79,8 @@ class AsyncDriver:
         self._batch = scheduler.concurrency  # invalid-URL records handed over at once
 
     async def _run(self, job: Job) -> None:
+        import asyncio
+
         try:
             outcome = await self._get(job.target, job.time_left)
         except asyncio.CancelledError:
@@ -89,6 +93,8 @@ class AsyncDriver:
 
     async def batches(self) -> Batches:
         """Records in batches, as URLs complete."""
+        import asyncio
+
         self._wake = asyncio.Event()
         try:
             while True:
