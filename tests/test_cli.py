@@ -158,7 +158,9 @@ def test_bad_input_from_the_installed_command_has_no_traceback(
         timeout=30,
     )
     assert proc.returncode == 2
-    assert proc.stderr.startswith("fetchpool: error: no such file") and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.startswith("fetchpool: error: no such file") and "Traceback" not in proc.stderr
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)

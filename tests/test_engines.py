@@ -91,8 +91,10 @@ def test_threading_loses_no_record(site: TestSite) -> None:
     records = list(fetch(urls, mode="threading", concurrency=32))
     assert len(records) == 2000
     assert sorted(r.url for r in records) == sorted(urls)
-    assert all(r.status == 200 and r.length == len(page_body(int(r.url.rsplit("/", 1)[1])))
-               for r in records)
+    assert all(
+        r.status == 200 and r.length == len(page_body(int(r.url.rsplit("/", 1)[1])))
+        for r in records
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)

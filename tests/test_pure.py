@@ -92,7 +92,12 @@ def test_check_url_rejects(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://example.com", "https://example.com:8443/a?b=c#d", "HTTP://EXAMPLE.COM/", "http://[::1]:8/"],
+    [
+        "http://example.com",
+        "https://example.com:8443/a?b=c#d",
+        "HTTP://EXAMPLE.COM/",
+        "http://[::1]:8/",
+    ],
 )
 def test_check_url_accepts(url: str) -> None:
     assert check_url(url) is None

@@ -117,12 +117,12 @@ async def fetch_async(
             loop = asyncio.get_running_loop()
             try:
                 while True:
-                    rec: Record | None = await loop.run_in_executor(
+                    got: Record | None = await loop.run_in_executor(
                         stepper, partial(_step, records)
                     )
-                    if rec is None:
+                    if got is None:
                         break
-                    yield rec
+                    yield got
             finally:
                 await loop.run_in_executor(stepper, records.close)
 

@@ -62,7 +62,9 @@ class Pump:
                     batch, self._ready = self._ready, []
                     self._taken.set()
                     yield batch
-            await asyncio.gather(*tasks)  # raises if a worker failed (a bug: fetchers return records)
+            await asyncio.gather(
+                *tasks
+            )  # raises if a worker failed (a bug: fetchers return records)
         finally:
             for t in tasks:
                 t.cancel()
