@@ -179,7 +179,11 @@ def test_ctrl_c_writes_finished_records_and_exits_130(
         text=True,
         env=clean_env,
     )
-    time.sleep(1.2)
+    # Interrupt once records are being written (the processes mode first starts its workers).
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (target.exists() and target.stat().st_size):
+        time.sleep(0.05)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = proc.communicate(timeout=20)

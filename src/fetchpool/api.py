@@ -16,6 +16,7 @@ from .config import (
     Config,
 )
 from .errors import UsageError
+from .extract import parse_extract
 from .records import Record
 
 __all__ = ["fetch", "fetch_async"]
@@ -29,6 +30,7 @@ def _config(
     max_redirects: int,
     max_bytes: int | None,
     headers: Mapping[str, str] | None,
+    extract: Iterable[str] | str = (),
 ) -> Config:
     if config is not None:
         return config
@@ -39,6 +41,7 @@ def _config(
         max_redirects=max_redirects,
         max_bytes=max_bytes,
         headers=dict(headers or {}),
+        extract=parse_extract(extract),
     )
 
 
@@ -60,19 +63,21 @@ def fetch(
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     max_bytes: int | None = None,
     headers: Mapping[str, str] | None = None,
+    extract: Iterable[str] | str = (),
     config: Config | None = None,
 ) -> Generator[Record, None, None]:
     """Fetch every URL; yield one :class:`Record` per URL as each completes.
 
     ``urls`` is read lazily, so it may be a generator over a huge file. A URL that fails
     yields a record with ``error`` set; only bad arguments raise (:class:`UsageError`).
-    ``config``, when given, replaces every other keyword. Closing the iterator early
-    stops the run.
+    ``extract`` names fields to compute from each body (``"title,sha256,links"`` or a list;
+    see :mod:`fetchpool.extract`). ``config``, when given, replaces every other keyword.
+    Closing the iterator early stops the run.
 
     >>> for rec in fetch(["https://example.com"], mode="threadpool"):  # doctest: +SKIP
     ...     print(rec.status, rec.length)
     """
-    cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers)
+    cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers, extract)
     return engines.run(_trimmed(urls), cfg)
 
 
@@ -85,6 +90,7 @@ async def fetch_async(
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     max_bytes: int | None = None,
     headers: Mapping[str, str] | None = None,
+    extract: Iterable[str] | str = (),
     config: Config | None = None,
 ) -> AsyncIterator[Record]:
     """The async twin of :func:`fetch`, for use inside a running event loop.
@@ -93,7 +99,7 @@ async def fetch_async(
     executor of ``concurrency`` threads, leaving the loop's default executor alone);
     the other modes run in a worker thread and hand records over to the loop.
     """
-    cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers)
+    cfg = _config(config, mode, concurrency, timeout, max_redirects, max_bytes, headers, extract)
     source = _trimmed(urls)
     if cfg.mode == "async":
         from .engines import aio

@@ -25,6 +25,7 @@ from .config import (
     parse_header,
 )
 from .errors import FetchpoolError, SourceError, UsageError
+from .extract import EXTRACTORS, parse_extract
 
 __all__ = ["ExitCode", "build_parser", "entry", "main"]
 
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         help="fetch URLs and write one record per URL",
         description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
-        "error, final_url, content_type, attempts), streamed as each completes.",
+        "error, final_url, content_type, attempts, and title, sha256, links with --extract), "
+        "streamed as each completes.",
         epilog="SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and "
         "# lines skipped) or - for standard input; with no SOURCE, standard input is read. "
         "Exit status: 0 when the run completed (failed URLs are records), 2 for bad usage, "
@@ -130,6 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="'NAME: VALUE'",
         help="send this header with every request; may repeat",
+    )
+    f.add_argument(
+        "--extract",
+        default="",
+        metavar="FIELDS",
+        help="compute fields from each body, comma-separated: "
+        + ", ".join(EXTRACTORS)
+        + " (records always have these fields; null unless asked for)",
+    )
+    f.add_argument(
+        "--processes",
+        type=_int,
+        default=None,
+        metavar="N",
+        help="worker processes for -m processes, sharing -c between them "
+        "(default: one per usable core)",
     )
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
@@ -228,6 +246,8 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         max_redirects=args.max_redirects,
         max_bytes=args.max_bytes,
         headers=dict(parse_header(h) for h in args.header),
+        extract=parse_extract(args.extract),
+        processes=args.processes,
     )
     if args.output is not None and args.output != "-":
         format_for(args.output)  # an unknown extension fails before anything is read

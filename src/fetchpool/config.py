@@ -9,6 +9,7 @@ from typing import Final
 
 from . import __version__
 from .errors import UsageError
+from .extract import parse_extract
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -21,7 +22,14 @@ __all__ = [
 ]
 
 #: Every way of running, in the order the lesson teaches them.
-MODES: Final[tuple[str, ...]] = ("sequential", "threadpool", "to-thread", "threading", "async")
+MODES: Final[tuple[str, ...]] = (
+    "sequential",
+    "threadpool",
+    "to-thread",
+    "threading",
+    "async",
+    "processes",
+)
 DEFAULT_MODE: Final = "async"
 DEFAULT_CONCURRENCY: Final = 32
 DEFAULT_TIMEOUT: Final = 30.0
@@ -36,6 +44,9 @@ class Config:
     ``timeout`` bounds each request end to end (connect, headers and the whole body).
     ``max_bytes`` stops reading a body past that many bytes after content decoding (None: no cap).
     ``headers`` are sent with every request; a ``User-Agent`` among them replaces fetchpool's.
+    ``extract`` names fields computed from each body (see :data:`fetchpool.extract.EXTRACTORS`).
+    ``processes`` is the number of worker processes of the ``processes`` mode
+    (None: one per usable core; never more than ``concurrency``).
     """
 
     mode: str = DEFAULT_MODE
@@ -44,6 +55,8 @@ class Config:
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_bytes: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    extract: tuple[str, ...] = ()
+    processes: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -58,6 +71,13 @@ class Config:
             raise UsageError(f"max_redirects must be 0 or more, not {self.max_redirects}")
         if self.max_bytes is not None and self.max_bytes < 0:
             raise UsageError(f"max_bytes must be 0 or more, not {self.max_bytes}")
+        object.__setattr__(self, "extract", parse_extract(self.extract))
+        if self.processes is not None and (
+            isinstance(self.processes, bool)
+            or not isinstance(self.processes, int)
+            or self.processes < 1
+        ):
+            raise UsageError(f"processes must be a whole number, 1 or more, not {self.processes!r}")
         merged = {"User-Agent": USER_AGENT}
         for name, value in self.headers.items():
             for known in list(merged):

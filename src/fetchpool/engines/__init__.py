@@ -22,6 +22,7 @@ ENGINE_MODULES = {
     "to-thread": "to_thread",
     "threading": "threads",
     "async": "aio",
+    "processes": "processes",
 }
 
 

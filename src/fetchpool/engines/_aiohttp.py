@@ -10,6 +10,7 @@ from types import TracebackType
 import aiohttp
 
 from ..config import Config
+from ..extract import new_extraction
 from ..records import Record, error_record
 from ._policy import REDIRECT_STATUSES, invalid_record, reason, redirect_target
 
@@ -83,14 +84,17 @@ class AsyncFetcher:
                         continue
                     phase = "body"
                     length = 0
+                    extraction = new_extraction(cfg.extract, resp.headers.get("Content-Type"))
                     async for chunk in resp.content.iter_any():
                         length += len(chunk)
+                        if extraction is not None:
+                            extraction.feed(chunk)
                         if cfg.max_bytes is not None and length > cfg.max_bytes:
                             resp.close()
                             return _error(
                                 url, "too-large", f"body over {cfg.max_bytes} bytes", start
                             )
-                    return Record(
+                    record = Record(
                         url=url,
                         status=resp.status,
                         length=length,
@@ -99,6 +103,7 @@ class AsyncFetcher:
                         content_type=resp.headers.get("Content-Type"),
                         attempts=1,
                     )
+                    return record if extraction is None else extraction.apply(record)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

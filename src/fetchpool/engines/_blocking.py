@@ -11,6 +11,7 @@ import urllib3
 from urllib3 import exceptions as u3
 
 from ..config import Config
+from ..extract import new_extraction
 from ..records import Record, error_record
 from ._policy import REDIRECT_STATUSES, invalid_record, reason, redirect_target
 
@@ -80,9 +81,12 @@ class BlockingFetcher:
                     continue
                 phase = "body"
                 length = 0
+                extraction = new_extraction(cfg.extract, resp.headers.get("Content-Type"))
                 try:
                     for chunk in resp.stream(_CHUNK, decode_content=True):
                         length += len(chunk)
+                        if extraction is not None:
+                            extraction.feed(chunk)
                         if cfg.max_bytes is not None and length > cfg.max_bytes:
                             resp.close()  # never hand a half-read connection back to the pool
                             return self._error(
@@ -98,7 +102,7 @@ class BlockingFetcher:
             except Exception as exc:
                 kind, detail = classify(exc, phase)
                 return self._error(url, kind, detail, start)
-            return Record(
+            record = Record(
                 url=url,
                 status=resp.status,
                 length=length,
@@ -107,6 +111,7 @@ class BlockingFetcher:
                 content_type=resp.headers.get("Content-Type"),
                 attempts=1,
             )
+            return record if extraction is None else extraction.apply(record)
 
     @staticmethod
     def _error(url: str, kind: str, detail: str, start: float) -> Record:

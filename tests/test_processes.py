@@ -1,0 +1,159 @@
+"""The processes mode with real worker processes: a worker that dies costs only the URLs it
+held (each still gets exactly one record), Ctrl-C to the whole process group, a parent that
+is killed outright, and workers that cannot start at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fetchpool import Config, fetch
+from fetchpool.engines.processes import shares, usable_cores
+from fetchpool.site import TestSite
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_shares_split_the_concurrency() -> None:
+    assert shares(10, 3) == [4, 3, 3]
+    assert shares(2, 2) == [1, 1]
+    assert sum(shares(1000, 7)) == 1000
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of process ``pid`` (not multiprocessing's resource tracker)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; only its parent's wait is missing
+
+
+def _wait_until(condition: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_killed_worker_costs_only_the_urls_it_held(fresh_site: TestSite) -> None:
+    site = fresh_site
+    urls = [site.url(f"/delay/1000/{i}") for i in range(12)]
+    killed: list[int] = []
+
+    def kill_one_worker_when_all_are_busy() -> None:
+        if _wait_until(lambda: site.in_flight == 4, 30):
+            workers = sorted(_workers(os.getpid()))
+            killed.append(workers[0])
+            os.kill(workers[0], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one_worker_when_all_are_busy)
+    killer.start()
+    config = Config(mode="processes", concurrency=4, processes=2, timeout=20)
+    records = list(fetch(urls, config=config))
+    killer.join()
+    assert killed, "the workers never had all 4 URLs in flight"
+    assert sorted(r.url for r in records) == sorted(urls)  # exactly one record each
+    died = [r for r in records if r.error_kind == "worker-died"]
+    assert len(died) == 2, records  # the killed worker's share of -c 4
+    assert all(
+        f"worker process {killed[0]} died (killed by signal 9)" in (r.error or "") for r in died
+    )
+    # A fresh worker took over: every other URL was fetched.
+    assert sum(r.status == 200 for r in records) == 10
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_ctrl_c_to_the_process_group_ends_every_worker(
+    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path
+) -> None:
+    urls = [site.url(f"/delay/300/{i}") for i in range(300)]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    target = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        [fetchpool_bin, "fetch", "-m", "processes", "-c", "10", "-o", str(target), str(listing)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env,
+        start_new_session=True,  # its own process group, as a shell gives a job
+    )
+    try:
+        assert _wait_until(lambda: target.exists() and target.stat().st_size > 0, 30)
+        workers = _workers(proc.pid)
+        assert len(workers) == min(usable_cores(), 10)  # one per core by default
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "(interrupted)" in err
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert 0 < len(rows) < 300 and len({r["url"] for r in rows}) == len(rows)
+    assert all(r["status"] == 200 for r in rows)
+    assert _wait_until(lambda: not any(_alive(w) for w in workers), 10), "a worker outlived Ctrl-C"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_the_parent_is_killed(
+    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path
+) -> None:
+    urls = [site.url(f"/delay/2000/{i}") for i in range(100)]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    proc = subprocess.Popen(
+        [fetchpool_bin, "fetch", "-q", "-m", "processes", "-c", "10", str(listing)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=clean_env,
+    )
+    try:
+        assert _wait_until(lambda: site.in_flight >= 10, 30)
+        workers = _workers(proc.pid)
+        assert workers
+    finally:
+        proc.kill()
+        proc.wait()
+    # Their pipe from the parent ends; they stop at once rather than finish their URLs.
+    assert _wait_until(lambda: not any(_alive(w) for w in workers), 5), "orphaned workers"
+
+
+def test_workers_that_cannot_start_end_the_run_with_a_hint(
+    tmp_path: Path, site: TestSite, clean_env: dict[str, str]
+) -> None:
+    # The classic mistake: a script without the __main__ guard. Each worker re-imports
+    # the script, which starts workers again, which fails; the run must not loop for ever.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import fetchpool\n"
+        f"urls = [{site.url('/page/')!r} + str(i) for i in range(50)]\n"
+        "print(list(fetchpool.fetch(urls, mode='processes')))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=clean_env, timeout=60
+    )
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "worker processes keep dying" in last and "__main__" in last
