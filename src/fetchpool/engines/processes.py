@@ -11,16 +11,18 @@ C extension): the parent knows which URLs each worker holds, and each URL a dead
 held becomes a ``worker-died`` error record. They are not fetched again, because a URL
 that kills a worker would kill the next one too; a fresh worker takes over the rest.
 
-Workers are started with ``spawn``, not ``fork``: forking a process that runs threads
-(progress, the test site, a caller's own) can copy a held lock into the child.
+Workers are forked from a fork server that has already imported the fetch code (spawned
+where there is no fork server), never forked from the caller: forking a process that runs
+threads (progress, the test site, a caller's own) can copy a held lock into the child. The
+fork server also pays for importing aiohttp once, not once per worker. Either way, as with
+any start method but ``fork``, a script that uses this mode must start its work under
+``if __name__ == "__main__":``, because each worker imports the script's main module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
-import os
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from itertools import islice
@@ -32,20 +34,13 @@ from ..config import Config
 from ..errors import FetchpoolError
 from ..records import Record, error_record
 from . import _worker
+from ._start import process_context, usable_cores
 
-__all__ = ["run", "shares", "usable_cores"]
+__all__ = ["process_context", "run", "shares", "usable_cores"]
 
 #: Workers that die one after another before finishing a single URL: something is wrong
 #: with starting them at all, and starting more would loop for ever.
 _MAX_BARREN_DEATHS = 3
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def shares(concurrency: int, workers: int) -> list[int]:
@@ -128,7 +123,7 @@ class _Worker:
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
-    context = multiprocessing.get_context("spawn")
+    context = process_context(_worker.__name__)
     count = min(config.processes or usable_cores(), config.concurrency)
     plan = shares(config.concurrency, count)
     source = iter(urls)
