@@ -20,9 +20,10 @@ import jsonschema
 import pytest
 
 from fetchpool import MODES
-from fetchpool.bench import SCHEMA, Row, Run, Section
+from fetchpool.bench import SCHEMA, Result, Row, Run, Section
 from fetchpool.bench.machine import this_machine
 from fetchpool.bench.measure import RunFailed, cpu_job, io_job, measure
+from fetchpool.bench.report import findings
 from fetchpool.bench.usage import Usage
 from fetchpool.cli import main
 from fetchpool.engines._start import usable_cores
@@ -278,7 +279,7 @@ def test_stdin_and_first_n_urls(site: TestSite) -> None:
 def test_bad_usage_is_one_line_and_exit_2(argv: list[str], needle: str) -> None:
     code, out, err = bench(argv)
     assert code == 2, err
-    assert out == "" and err.splitlines()[-1].startswith("fetchpool: error: "), err
+    assert out == "" and err.startswith("fetchpool: error: ") and err.count("\n") == 1, err
     assert needle in err and "Traceback" not in err
 
 
@@ -347,3 +348,25 @@ def test_section_figures() -> None:
     assert cpu_half.ideal(cpu_half.rows[1]) == 2.0  # 4 workers, but only 2 cores
     assert cpu_half.efficiency(cpu_half.rows[1]) == pytest.approx(0.8)
     assert [r.mode for r in cpu_half.finished_rows] == ["sequential", "processes"]
+
+
+def test_findings_say_when_the_machine_was_too_busy() -> None:
+    def row(mode: str, workers: int, wall: float, cpu: float) -> Row:
+        return Row(mode, workers, [Run(wall=wall, cpu=cpu, peak_rss=1, ok=1, failed=0)])
+
+    machine = this_machine()
+    quiet = Section(
+        kind="cpu",
+        items=10,
+        repeat=1,
+        cores=2,
+        rounds=1,
+        workers=2,
+        rows=[row("sequential", 1, 4.0, 4.0), row("processes", 2, 2.2, 4.2)],
+    )
+    lines = findings(Result(machine=machine, created="now", cpu=quiet))
+    assert lines == ["CPU-bound: processes 1.8× on 2 cores, against sequential."]
+    busy = copy.deepcopy(quiet)
+    busy.rows[1] = row("processes", 2, 4.0, 2.8)  # 0.7 cores' worth out of 2
+    (_, note) = findings(Result(machine=machine, created="now", cpu=busy))
+    assert note.startswith("Note: the machine was busy with other work: processes had 0.7 of 2")

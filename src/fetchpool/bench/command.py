@@ -67,9 +67,9 @@ def run_bench(options: BenchOptions, *, stdin: IO[str], out: IO[str], err: IO[st
     def say(text: str) -> None:
         print(text, file=err, flush=True)
 
-    say(f"fetchpool bench on {machine.label()}")
     try:
-        with _urls(options, stdin, say) as (url_file, count, delay):
+        with _urls(options, stdin) as (url_file, count, delay):
+            say(f"fetchpool bench on {machine.label()}")
             concurrency = options.concurrency or (
                 DEFAULTS.concurrency if delay is not None else DEFAULTS.polite_concurrency
             )
@@ -182,9 +182,7 @@ def _check(options: BenchOptions) -> None:
 
 
 @contextmanager
-def _urls(
-    options: BenchOptions, stdin: IO[str], say: object
-) -> Iterator[tuple[str, int, int | None]]:
+def _urls(options: BenchOptions, stdin: IO[str]) -> Iterator[tuple[str, int, int | None]]:
     """A file of the URLs to fetch, their number, and the built-in site's delay (None for
     the user's own URLs). The built-in site runs until the block ends."""
     from ..sources import open_sources

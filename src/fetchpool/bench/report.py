@@ -101,15 +101,33 @@ def findings(result: Result) -> list[str]:
             parts.append(f"processes {cpu.speedup(procs):.1f}× on {cpu.cores} cores")
         if parts:
             lines.append("CPU-bound: " + ", ".join(parts) + ", against sequential.")
-        if procs is not None and procs.done and procs.wall > 0:
-            # CPU time over wall time: how many cores the processes really had.
-            had, could = procs.cpu / procs.wall, min(procs.workers, cpu.cores)
-            if had < 0.75 * could:
-                lines.append(
-                    f"Note: the processes had only {had:.1f} cores' worth of CPU out of "
-                    f"{could}; other work on this machine took the rest."
-                )
+        starved = _starved(cpu, result.machine.gil_enabled)
+        if starved:
+            lines.append(
+                "Note: the machine was busy with other work: "
+                + ", ".join(starved)
+                + ". These CPU-bound figures understate what this machine can do; "
+                "run again when it is quiet, or with --repeat."
+            )
     return lines
+
+
+def _starved(cpu: Section, gil: bool) -> list[str]:
+    """The CPU-bound rows that got clearly less CPU than they could use, as phrases.
+
+    CPU time over wall time is how many cores a run really had. Sequential can use one,
+    threads one under the GIL, processes one each up to the cores.
+    """
+    found = []
+    for row in cpu.rows:
+        if not row.done or row.wall <= 0:
+            continue
+        could = 1 if row.mode == "sequential" or (row.mode == "threads" and gil) else 0
+        could = could or min(row.workers, cpu.cores)
+        had = row.cpu / row.wall
+        if had < 0.75 * could:
+            found.append(f"{row.mode} had {had:.1f} of {could} core{'s' if could > 1 else ''}")
+    return found
 
 
 def print_result(result: Result, console: Console) -> None:

@@ -1,0 +1,212 @@
+"""``processes``: worker processes, each running the ``async`` engine on a share of the URLs —
+for when parsing (``--extract``), not the network, is the bottleneck.
+
+The parent reads the input lazily and sends each worker URLs in batches, never more than
+that worker's share of ``concurrency`` at once: ``-c`` is the total in flight across all
+workers, and memory stays O(concurrency). Workers send records back as they finish; the
+parent hands them on to the single writer, as every engine does.
+
+Exactly one record per URL, even when a worker dies (killed, out of memory, a crash in a
+C extension): the parent knows which URLs each worker holds, and each URL a dead worker
+held becomes a ``worker-died`` error record. They are not fetched again, because a URL
+that kills a worker would kill the next one too; a fresh worker takes over the rest.
+
+Workers are forked from a fork server that has already imported the fetch code (spawned
+where there is no fork server), never forked from the caller: forking a process that runs
+threads (progress, the test site, a caller's own) can copy a held lock into the child. The
+fork server also pays for importing aiohttp once, not once per worker. Either way, as with
+any start method but ``fork``, a script that uses this mode must start its work under
+``if __name__ == "__main__":``, because each worker imports the script's main module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections import Counter
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from itertools import islice
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from ..config import Config
+from ..errors import FetchpoolError
+from ..records import Record, error_record
+from . import _worker
+from ._start import process_context, usable_cores
+
+__all__ = ["process_context", "run", "shares", "usable_cores"]
+
+#: Workers that die one after another before finishing a single URL: something is wrong
+#: with starting them at all, and starting more would loop for ever.
+_MAX_BARREN_DEATHS = 3
+
+
+def shares(concurrency: int, workers: int) -> list[int]:
+    """``concurrency`` split over ``workers`` as evenly as whole numbers allow.
+
+    >>> shares(10, 3)
+    [4, 3, 3]
+    """
+    base, extra = divmod(concurrency, workers)
+    return [base + (i < extra) for i in range(workers)]
+
+
+def _worker_config(config: Config, share: int) -> dict[str, Any]:
+    """Keyword arguments for the worker's Config: the same policy, the async mode, its share.
+
+    Every field is passed on, so a policy setting added later reaches the workers too.
+    """
+    kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    kwargs.update(mode="async", concurrency=share, processes=None)
+    # Mappings such as the read-only headers view do not pickle; plain dicts do.
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in kwargs.items()}
+
+
+class _Worker:
+    """One worker process as the parent sees it: pipes, share, and the URLs it holds."""
+
+    def __init__(self, context: Any, config: dict[str, Any], share: int, number: int) -> None:
+        self.share = share
+        self.holding: Counter[str] = Counter()  # URLs sent and not yet answered
+        self.told_to_finish = False
+        self.delivered = 0
+        inbox, self.urls = context.Pipe(duplex=False)
+        self.records, outbox = context.Pipe(duplex=False)
+        self.process: BaseProcess = context.Process(
+            target=_worker.main,
+            args=(inbox, outbox, config),
+            name=f"fetchpool-worker-{number}",
+            daemon=True,  # never outlive the parent, whatever happens to it
+        )
+        self.process.start()
+        # The worker holds its own ends now. Closing ours is what makes `recv` see the end
+        # of the pipe (EOFError) when the worker exits, however it exits.
+        inbox.close()
+        outbox.close()
+
+    @property
+    def in_flight(self) -> int:
+        return self.holding.total()
+
+    def send(self, urls: list[str]) -> None:
+        self.holding.update(urls)
+        self.urls.send(urls)
+
+    def finish(self) -> None:
+        self.told_to_finish = True
+        with contextlib.suppress(OSError):  # it is gone already; its end of pipe says so
+            self.urls.send(None)
+
+    def take(self, packed: list[_worker.Packed]) -> list[Record]:
+        records = [_worker.unpack(values) for values in packed]
+        for rec in records:
+            self.holding[rec.url] -= 1
+        self.holding = +self.holding  # drop the zeros
+        self.delivered += len(records)
+        return records
+
+    def lost(self) -> list[Record]:
+        """The records for the URLs this worker held when it died."""
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        detail = f"worker process {self.process.pid} died ({how}) while fetching this URL"
+        return [error_record(url, "worker-died", detail) for url in self.holding.elements()]
+
+    def stop(self) -> None:
+        for conn in (self.urls, self.records):
+            conn.close()
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
+    context = process_context(_worker.__name__)
+    count = min(config.processes or usable_cores(), config.concurrency)
+    plan = shares(config.concurrency, count)
+    source = iter(urls)
+    workers: list[_Worker] = []
+    started = 0
+    barren_deaths = 0
+
+    def start(share: int) -> _Worker:
+        nonlocal started
+        started += 1
+        return _Worker(context, _worker_config(config, share), share, started)
+
+    try:
+        workers = [start(share) for share in plan]
+        exhausted = False
+        while workers:
+            exhausted = _feed(workers, source, exhausted)
+            by_conn = {w.records: w for w in workers}
+            for conn in wait(list(by_conn)):
+                assert isinstance(conn, Connection)
+                worker = by_conn[conn]
+                try:
+                    packed = conn.recv()
+                except (EOFError, OSError):  # the worker exited, all it sent was read
+                    workers.remove(worker)
+                    if worker.told_to_finish and not worker.holding:
+                        worker.process.join()
+                        continue
+                    barren_deaths = 0 if worker.delivered else barren_deaths + 1
+                    yield from worker.lost()
+                    worker.stop()
+                    if barren_deaths >= _MAX_BARREN_DEATHS:
+                        raise FetchpoolError(
+                            f"worker processes keep dying before finishing a URL (the last: "
+                            f"exit code {worker.process.exitcode}); a script that uses the "
+                            f"processes mode must start it under `if __name__ == '__main__':`"
+                        ) from None
+                    if not exhausted:
+                        workers.append(start(worker.share))
+                    continue
+                yield from worker.take(packed)
+    except KeyboardInterrupt:
+        # Hand over what the workers already sent, without waiting for anything more.
+        for worker in workers:
+            budget = worker.in_flight
+            while budget > 0 and _ready(worker.records):
+                try:
+                    got = worker.take(worker.records.recv())
+                except (EOFError, OSError):
+                    break
+                budget -= len(got)
+                yield from got
+        raise
+    finally:
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=2)
+
+
+def _feed(workers: list[_Worker], source: Iterator[str], exhausted: bool) -> bool:
+    """Top every worker up to its share; tell each to finish once the input has run out.
+    Returns whether the input has run out."""
+    for worker in workers:
+        room = worker.share - worker.in_flight
+        if room > 0 and not exhausted:
+            batch = list(islice(source, room))
+            exhausted = len(batch) < room
+            if batch:
+                # If it died, its end of pipe says so, and the batch is among the URLs
+                # it holds: they become its worker-died records.
+                with contextlib.suppress(OSError):
+                    worker.send(batch)
+        if exhausted and not worker.told_to_finish:
+            worker.finish()
+    return exhausted
+
+
+def _ready(conn: Connection) -> bool:
+    try:
+        return conn.poll(0)
+    except OSError:
+        return False

@@ -1,0 +1,76 @@
+"""The record: what happened to one URL. The same fields go to every output."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Final
+
+__all__ = ["ERROR_KINDS", "FIELDS", "Record", "error_record"]
+
+#: Every kind an ``error`` may start with, each followed by ``": detail"``.
+ERROR_KINDS: Final[dict[str, str]] = {
+    "invalid-url": "the input is not an http(s) URL fetchpool can request",
+    "dns": "the host name does not resolve",
+    "connect": "the connection was refused, reset or could not be made",
+    "timeout": "no complete answer within the time allowed",
+    "truncated": "the connection ended before the whole body arrived",
+    "too-large": "the body grew past --max-bytes",
+    "redirect": "too many redirects, a loop, or a redirect to a scheme other than http(s)",
+    "protocol": "the server's reply is not valid HTTP",
+    "tls": "the TLS handshake or certificate check failed",
+    "interrupted": "the run stopped before this URL was fetched",
+    "worker-died": "the worker process fetching this URL died (killed, out of memory, a crash)",
+    "internal": "a bug in fetchpool: please report it",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The outcome of fetching one URL.
+
+    An HTTP response of any status is data: ``status`` is set and ``error`` is None.
+    ``error`` is set only when no complete response was had, as one line ``kind: detail``
+    with ``kind`` one of :data:`ERROR_KINDS`.
+
+    ``title``, ``sha256`` and ``links`` are computed from the body when asked for
+    (``--extract``; see :mod:`fetchpool.extract`) and are None otherwise.
+    """
+
+    url: str
+    status: int | None = None
+    length: int | None = None
+    elapsed: float = 0.0
+    error: str | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    attempts: int = 0
+    title: str | None = None
+    sha256: str | None = None
+    links: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when a response came back with a 2xx or 3xx status."""
+        return self.error is None and self.status is not None and self.status < 400
+
+    @property
+    def error_kind(self) -> str | None:
+        """The part of ``error`` before the colon, or None."""
+        return None if self.error is None else self.error.split(":", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: Field names in output order (JSONL keys, CSV columns).
+FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in fields(Record))
+
+
+def error_record(
+    url: str, kind: str, detail: str, *, elapsed: float = 0.0, attempts: int = 0
+) -> Record:
+    """A record for a URL that got no complete response."""
+    if kind not in ERROR_KINDS:
+        raise ValueError(f"unknown error kind {kind!r}; known: {', '.join(ERROR_KINDS)}")
+    line = " ".join(detail.split())  # always one line
+    return Record(url=url, elapsed=elapsed, error=f"{kind}: {line}", attempts=attempts)

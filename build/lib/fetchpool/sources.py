@@ -1,0 +1,106 @@
+"""Reading URLs from sources, lazily, and checking each one before it is fetched.
+
+A source is a URL (it has ``://``), a file of URLs (one per line; blank lines and lines
+starting with ``#`` skipped), ``-`` for standard input, or any iterable of strings
+(library use). Files are opened up front, so a missing file fails before any fetch,
+and read one line at a time, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from collections.abc import Iterable, Iterator
+from typing import IO
+from urllib.parse import urlsplit
+
+from .errors import SourceError
+
+__all__ = ["check_url", "open_sources", "url_lines"]
+
+_SCHEMES = ("http", "https")
+_BAD_HOST_CHARS = frozenset(' \t\r\n<>"{}|\\^`%')
+
+
+def check_url(url: str) -> str | None:
+    """Why ``url`` cannot be fetched, or None when it can. Pure; no I/O."""
+    if not url:
+        return "empty URL"
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a bad port
+    except ValueError as exc:
+        return str(exc)
+    if not parts.scheme:
+        return "no scheme (write http:// or https://)"
+    if parts.scheme.lower() not in _SCHEMES:
+        return f"scheme {parts.scheme!r} is not http or https"
+    host = parts.hostname
+    if not host:
+        return "no host"
+    if port == 0:
+        return "port 0"
+    if parts.netloc.startswith("[") or ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"bad IPv6 address {host!r}"
+    elif any(c in _BAD_HOST_CHARS for c in host) or ".." in host or len(host) > 253:
+        return f"bad host {host!r}"
+    return None
+
+
+def url_lines(stream: Iterable[str]) -> Iterator[str]:
+    """The URLs in lines of text: each line trimmed; blank and ``#`` lines skipped."""
+    for line in stream:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield text
+
+
+def _open(path: str) -> IO[str]:
+    try:
+        # errors="replace": a stray byte must not end the run; the line becomes an invalid URL.
+        return open(path, encoding="utf-8", errors="replace", newline=None)
+    except FileNotFoundError:
+        raise SourceError(
+            f"no such file: {path} (a URL needs a scheme, e.g. https://{path})"
+        ) from None
+    except IsADirectoryError:
+        raise SourceError(f"{path} is a directory, not a file of URLs") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def open_sources(sources: Iterable[str], *, stdin: IO[str] | None = None) -> Iterator[str]:
+    """Every URL in ``sources`` (command-line style), in order, read lazily.
+
+    Files are opened before the first URL is yielded, so a missing file raises
+    :class:`SourceError` before any work starts.
+    """
+    items = list(sources)
+    opened: dict[int, IO[str]] = {}
+    for i, src in enumerate(items):
+        if src != "-" and "://" not in src:
+            opened[i] = _open(src)
+    return _chain(items, opened, stdin)
+
+
+def _chain(items: list[str], opened: dict[int, IO[str]], stdin: IO[str] | None) -> Iterator[str]:
+    try:
+        for i, src in enumerate(items):
+            if src == "-":
+                yield from url_lines(stdin if stdin is not None else sys.stdin)
+            elif i in opened:
+                with opened.pop(i) as fh:
+                    try:
+                        yield from url_lines(fh)
+                    except OSError as exc:
+                        raise SourceError(f"cannot read {src}: {exc}") from None
+            else:
+                yield src.strip()
+    finally:
+        for fh in opened.values():
+            fh.close()

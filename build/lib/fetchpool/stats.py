@@ -1,0 +1,61 @@
+"""Counting a run's records for the progress display and the summary. Pure; no I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .records import Record
+
+__all__ = ["Stats"]
+
+
+@dataclass
+class Stats:
+    """Running totals. Only the thread that consumes records updates them."""
+
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    bytes: int = 0
+    by_class: Counter[str] = field(default_factory=Counter)
+    by_error: Counter[str] = field(default_factory=Counter)
+
+    def add(self, record: Record) -> None:
+        self.done += 1
+        if record.error is not None:
+            self.failed += 1
+            self.by_error[record.error.split(":", 1)[0]] += 1
+        else:
+            status = record.status or 0
+            self.by_class[f"{status // 100}xx"] += 1
+            if status < 400:
+                self.ok += 1
+            else:
+                self.failed += 1
+        if record.length:
+            self.bytes += record.length
+
+    def summary(self, wall: float) -> str:
+        """A few lines for the end of a run."""
+        rate = self.done / wall if wall > 0 else 0.0
+        lines = [
+            f"{self.done} URLs in {wall:.2f} s ({rate:,.0f} pages/s), "
+            f"{_size(self.bytes)} received; {self.ok} ok, {self.failed} failed"
+        ]
+        if self.by_class:
+            lines.append(
+                "status: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_class.items()))
+            )
+        if self.by_error:
+            lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in self.by_error.most_common()))
+        return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
