@@ -56,7 +56,9 @@ def shares(concurrency: int, workers: int) -> list[int]:
 def _worker_config(config: Config, share: int) -> dict[str, Any]:
     """Keyword arguments for the worker's Config: the same policy, the async mode, its share.
 
-    Every field is passed on, so a policy setting added later reaches the workers too.
+    Every field is passed on, so a policy setting added later reaches the workers too. A
+    limit that counts requests (a per-host cap, a rate) then holds per worker, not in total:
+    such a limit must be divided here when it is added.
     """
     kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     kwargs.update(mode="async", concurrency=share, processes=None)
