@@ -1,10 +1,12 @@
 """The inside of one worker process of the ``processes`` mode.
 
-The worker runs the ``async`` fetcher with its share of the concurrency on its own event
-loop. Messages on the two pipes it is given:
+The worker runs the ``async`` fetcher on its own event loop, with as many fetches at once
+as it is sent URLs (the parent keeps the total within ``concurrency``). Messages on the two
+pipes it is given:
 
 * parent -> worker: a list of URLs to fetch, or None: "no more; finish and exit".
-* worker -> parent: a list of finished records, each packed as a tuple of field values.
+* worker -> parent: a list of finished records, each packed as a tuple of field values;
+  the first list, empty, says the worker has started and can take URLs.
 
 The worker never decides what to fetch: it fetches what it is sent, so the parent knows
 at every moment which URLs each worker holds.
@@ -78,21 +80,24 @@ async def _serve(inbox: Connection, outbox: Connection, config: Config) -> None:
         finally:
             changed.set()
 
+    async def send(batch: list[Packed]) -> None:
+        # From a thread: a parent slow to read must not stall the fetches in flight.
+        try:
+            await loop.run_in_executor(None, outbox.send, batch)
+        except OSError:
+            os._exit(0)  # the parent is gone
+
     threading.Thread(target=read, name="fetchpool-inbox", daemon=True).start()
     async with AsyncFetcher(config) as fetcher:
         workers = [asyncio.create_task(work(fetcher)) for _ in range(config.concurrency)]
+        await send([])  # ready for URLs
         while True:
             await changed.wait()
             changed.clear()
             if finished:
                 batch = [pack(r) for r in finished]
                 finished.clear()
-                # Sent from a thread: a parent slow to read must not stall the fetches
-                # in flight. Records finishing meanwhile go in the next batch.
-                try:
-                    await loop.run_in_executor(None, outbox.send, batch)
-                except OSError:
-                    os._exit(0)  # the parent is gone
+                await send(batch)  # records finishing meanwhile go in the next batch
             if all(w.done() for w in workers) and not finished:
                 break
         await asyncio.gather(*workers)  # a failed worker is a bug: let it show

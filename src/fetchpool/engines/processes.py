@@ -1,9 +1,10 @@
 """``processes``: worker processes, each running the ``async`` engine on a share of the URLs —
 for when parsing (``--extract``), not the network, is the bottleneck.
 
-The parent reads the input lazily and sends each worker URLs in batches, never more than
-that worker's share of ``concurrency`` at once: ``-c`` is the total in flight across all
-workers, and memory stays O(concurrency). Workers send records back as they finish; the
+The parent reads the input lazily and keeps ``concurrency`` URLs in flight in total: each
+time records come back, it sends as many new URLs, each to the ready worker holding the
+fewest, so a worker that is slow (busy parsing, or still starting) gets less and no capacity
+waits on it. Memory stays O(concurrency). Workers send records back as they finish; the
 parent hands them on to the single writer, as every engine does.
 
 Exactly one record per URL, even when a worker dies (killed, out of memory, a crash in a
@@ -36,42 +37,35 @@ from ..records import Record, error_record
 from . import _worker
 from ._start import process_context, usable_cores
 
-__all__ = ["process_context", "run", "shares", "usable_cores"]
+__all__ = ["process_context", "run", "usable_cores"]
 
 #: Workers that die one after another before finishing a single URL: something is wrong
 #: with starting them at all, and starting more would loop for ever.
 _MAX_BARREN_DEATHS = 3
 
 
-def shares(concurrency: int, workers: int) -> list[int]:
-    """``concurrency`` split over ``workers`` as evenly as whole numbers allow.
+def _worker_config(config: Config) -> dict[str, Any]:
+    """Keyword arguments for a worker's Config: the same policy, in the async mode.
 
-    >>> shares(10, 3)
-    [4, 3, 3]
-    """
-    base, extra = divmod(concurrency, workers)
-    return [base + (i < extra) for i in range(workers)]
-
-
-def _worker_config(config: Config, share: int) -> dict[str, Any]:
-    """Keyword arguments for the worker's Config: the same policy, the async mode, its share.
+    A worker may be sent up to ``concurrency`` URLs (when the others are busy or starting),
+    so it keeps the whole ``concurrency``; the parent bounds the total in flight.
 
     Every field is passed on, so a policy setting added later reaches the workers too. A
     limit that counts requests (a per-host cap, a rate) then holds per worker, not in total:
     such a limit must be divided here when it is added.
     """
     kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    kwargs.update(mode="async", concurrency=share, processes=None)
+    kwargs.update(mode="async", processes=None)
     # Mappings such as the read-only headers view do not pickle; plain dicts do.
     return {k: dict(v) if isinstance(v, Mapping) else v for k, v in kwargs.items()}
 
 
 class _Worker:
-    """One worker process as the parent sees it: pipes, share, and the URLs it holds."""
+    """One worker process as the parent sees it: its pipes and the URLs it holds."""
 
-    def __init__(self, context: Any, config: dict[str, Any], share: int, number: int) -> None:
-        self.share = share
+    def __init__(self, context: Any, config: dict[str, Any], number: int) -> None:
         self.holding: Counter[str] = Counter()  # URLs sent and not yet answered
+        self.ready = False  # it said so: it has started and can take URLs
         self.told_to_finish = False
         self.delivered = 0
         inbox, self.urls = context.Pipe(duplex=False)
@@ -102,6 +96,7 @@ class _Worker:
             self.urls.send(None)
 
     def take(self, packed: list[_worker.Packed]) -> list[Record]:
+        self.ready = True  # its first message, empty, says it has started
         records = [_worker.unpack(values) for values in packed]
         for rec in records:
             self.holding[rec.url] -= 1
@@ -127,22 +122,22 @@ class _Worker:
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     context = process_context(_worker.__name__)
     count = min(config.processes or usable_cores(), config.concurrency)
-    plan = shares(config.concurrency, count)
+    worker_config = _worker_config(config)
     source = iter(urls)
     workers: list[_Worker] = []
     started = 0
     barren_deaths = 0
 
-    def start(share: int) -> _Worker:
+    def start() -> _Worker:
         nonlocal started
         started += 1
-        return _Worker(context, _worker_config(config, share), share, started)
+        return _Worker(context, worker_config, started)
 
     try:
-        workers = [start(share) for share in plan]
+        workers = [start() for _ in range(count)]
         exhausted = False
         while workers:
-            exhausted = _feed(workers, source, exhausted)
+            exhausted = _feed(workers, source, exhausted, config.concurrency)
             by_conn = {w.records: w for w in workers}
             for conn in wait(list(by_conn)):
                 assert isinstance(conn, Connection)
@@ -164,7 +159,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                             f"processes mode must start it under `if __name__ == '__main__':`"
                         ) from None
                     if not exhausted:
-                        workers.append(start(worker.share))
+                        workers.append(start())
                     continue
                 yield from worker.take(packed)
     except KeyboardInterrupt:
@@ -189,21 +184,29 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                 worker.process.join(timeout=2)
 
 
-def _feed(workers: list[_Worker], source: Iterator[str], exhausted: bool) -> bool:
-    """Top every worker up to its share; tell each to finish once the input has run out.
-    Returns whether the input has run out."""
-    for worker in workers:
-        room = worker.share - worker.in_flight
-        if room > 0 and not exhausted:
-            batch = list(islice(source, room))
-            exhausted = len(batch) < room
-            if batch:
-                # If it died, its end of pipe says so, and the batch is among the URLs
+def _feed(workers: list[_Worker], source: Iterator[str], exhausted: bool, limit: int) -> bool:
+    """Bring the URLs in flight up to ``limit``, each new one to the ready worker holding
+    the fewest; once the input has run out, tell every worker to finish. Returns whether
+    the input has run out."""
+    ready = [w for w in workers if w.ready and not w.told_to_finish]
+    room = limit - sum(w.in_flight for w in workers)
+    if ready and room > 0 and not exhausted:
+        batch = list(islice(source, room))
+        exhausted = len(batch) < room
+        shares: dict[_Worker, list[str]] = {w: [] for w in ready}
+        for url in batch:
+            least = min(ready, key=lambda w: w.in_flight + len(shares[w]))
+            shares[least].append(url)
+        for worker, urls in shares.items():
+            if urls:
+                # If it died, its end of pipe says so, and these URLs are among the ones
                 # it holds: they become its worker-died records.
                 with contextlib.suppress(OSError):
-                    worker.send(batch)
-        if exhausted and not worker.told_to_finish:
-            worker.finish()
+                    worker.send(urls)
+    if exhausted:
+        for worker in workers:
+            if not worker.told_to_finish:
+                worker.finish()
     return exhausted
 
 
