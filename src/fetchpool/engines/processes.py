@@ -1,4 +1,4 @@
-"""``processes``: worker processes, each running the ``async`` engine on a share of the URLs —
+"""``processes``: worker processes, each running the ``async`` engine on part of the URLs —
 for when parsing (``--extract``), not the network, is the bottleneck.
 
 The parent reads the input lazily and keeps ``concurrency`` URLs in flight in total: each
@@ -65,6 +65,7 @@ class _Worker:
 
     def __init__(self, context: Any, config: dict[str, Any], number: int) -> None:
         self.holding: Counter[str] = Counter()  # URLs sent and not yet answered
+        self.in_flight = 0  # their number
         self.ready = False  # it said so: it has started and can take URLs
         self.told_to_finish = False
         self.delivered = 0
@@ -82,12 +83,9 @@ class _Worker:
         inbox.close()
         outbox.close()
 
-    @property
-    def in_flight(self) -> int:
-        return self.holding.total()
-
     def send(self, urls: list[str]) -> None:
         self.holding.update(urls)
+        self.in_flight += len(urls)
         self.urls.send(urls)
 
     def finish(self) -> None:
@@ -100,7 +98,9 @@ class _Worker:
         records = [_worker.unpack(values) for values in packed]
         for rec in records:
             self.holding[rec.url] -= 1
-        self.holding = +self.holding  # drop the zeros
+            if not self.holding[rec.url]:
+                del self.holding[rec.url]
+        self.in_flight -= len(records)
         self.delivered += len(records)
         return records
 
