@@ -118,8 +118,8 @@ class Section:
     def ideal(self, row: Row) -> float | None:
         """The shortest time the row's mode could take, if known."""
         if self.kind == "io":
-            if self.delay_ms is None:
-                return None  # real sites: their answer times are not known
+            if not self.delay_ms:
+                return None  # real sites' answer times are not known; 0 ms says nothing
             return math.ceil(self.items / row.workers) * self.delay_ms / 1000
         base = self.baseline
         if base is None:
