@@ -227,6 +227,58 @@ def test_ctrl_c_prints_the_rows_finished_so_far(
     assert runners and not set(runners) & set(_runner_pids()), "the sequential run lives on"
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_killed_bench_takes_its_runs_and_their_workers_with_it(
+    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path
+) -> None:
+    # The processes mode's run (a runner, its fork server and workers, in a session of its
+    # own) on URLs of a site that outlives the bench: 20 s of work left when it is killed.
+    listing = tmp_path / "urls.txt"
+    listing.write_text("".join(site.url(f"/delay/1000/{i}") + "\n" for i in range(400)))
+    argv = ["bench", str(listing), "--modes", "processes", "-c", "20"]
+    proc = subprocess.Popen(
+        [fetchpool_bin, *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=clean_env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(_descendants(proc.pid)) < 4:
+            time.sleep(0.05)
+        started = _descendants(proc.pid)
+        assert len(started) >= 4, started  # runner, fork server, resource tracker, workers
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p) for p in started):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in started), "processes outlived the bench"
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 def _runner_pids() -> list[int]:
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
 
@@ -52,16 +52,20 @@ class BenchOptions:
     plot_path: str | None = None
 
 
+Say = Callable[[str], None]
+MakeJob = Callable[[Row], dict[str, Any]]
+
+
 def run_bench(options: BenchOptions, *, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
     """Run the benchmark; print tables on ``out`` and progress on ``err``; return the exit
-    code: 0, 1 when a run failed, 130 after Ctrl-C (the finished rows are still shown)."""
+    code: 0, or 130 after Ctrl-C (the finished rows are still shown and written). Bad options
+    raise UsageError before anything runs; a failed run raises FetchpoolError at the end."""
     modes = _modes(options.modes)
     _check(options)
     if options.plot_path is not None:
         check_plot(options.plot_path)
     machine = this_machine()
     result = Result(machine=machine, created=datetime.now(UTC).isoformat(timespec="seconds"))
-    console = Console(file=out, highlight=False, width=None if out.isatty() else 130)
     failures: list[str] = []
 
     def say(text: str) -> None:
@@ -70,57 +74,35 @@ def run_bench(options: BenchOptions, *, stdin: IO[str], out: IO[str], err: IO[st
     try:
         with _urls(options, stdin) as (url_file, count, delay):
             say(f"fetchpool bench on {machine.label()}")
-            concurrency = options.concurrency or (
-                DEFAULTS.concurrency if delay is not None else DEFAULTS.polite_concurrency
-            )
-            result.io = Section(
-                kind="io",
-                items=count,
-                repeat=options.repeat,
-                cores=machine.cores,
-                rows=[Row(m, 1 if m == "sequential" else concurrency) for m in modes],
-                delay_ms=delay,
-                concurrency=concurrency,
-                extract=parse_extract(options.extract),
-                target="built-in site" if delay is not None else "URLs",
-            )
-            if delay is None and count < 4 * concurrency:
+            result.io = io = _io_section(options, modes, machine.cores, count, delay)
+            if delay is None and count < 4 * (io.concurrency or 1):
                 say(
-                    f"warning: only {count} URLs for {concurrency} in flight: the concurrent "
-                    f"modes have little to overlap, so the timings say little; give at "
-                    f"least {4 * concurrency}"
+                    f"warning: only {count} URLs for {io.concurrency} in flight: the "
+                    f"concurrent modes have little to overlap, so the timings say little; "
+                    f"give at least {4 * (io.concurrency or 1)}"
                 )
-            say(describe(result.io))
-            for _ in range(options.repeat):
-                for row in result.io.rows:
-                    job = io_job(
-                        mode=row.mode,
-                        concurrency=row.workers,
-                        url_file=url_file,
-                        timeout=options.timeout,
-                        extract=result.io.extract,
-                    )
-                    _measure(row, job, result.io, say, failures)
+
+            def fetch_job(row: Row) -> dict[str, Any]:
+                return io_job(
+                    mode=row.mode,
+                    concurrency=row.workers,
+                    url_file=url_file,
+                    timeout=options.timeout,
+                    extract=io.extract,
+                )
+
+            _run_section(io, fetch_job, say, failures)
         if options.cpu:
-            pages = options.pages or DEFAULTS.pages
-            result.cpu = Section(
-                kind="cpu",
-                items=pages,
-                repeat=options.repeat,
-                cores=machine.cores,
-                rows=[Row(m, 1 if m == "sequential" else machine.cores) for m in CPU_MODES],
-                rounds=options.rounds,
-                workers=machine.cores,
-            )
-            say(describe(result.cpu))
-            for _ in range(options.repeat):
-                for row in result.cpu.rows:
-                    job = cpu_job(
-                        mode=row.mode, pages=pages, rounds=options.rounds, workers=row.workers
-                    )
-                    _measure(row, job, result.cpu, say, failures)
+            result.cpu = cpu = _cpu_section(options, machine.cores)
+
+            def parse_job(row: Row) -> dict[str, Any]:
+                pages, rounds = cpu.items, options.rounds
+                return cpu_job(mode=row.mode, pages=pages, rounds=rounds, workers=row.workers)
+
+            _run_section(cpu, parse_job, say, failures)
     except KeyboardInterrupt:
         result.interrupted = True
+    console = Console(file=out, highlight=False, width=None if out.isatty() else 130)
     print_result(result, console)
     _write_outputs(result, options)
     if result.interrupted:
@@ -130,21 +112,52 @@ def run_bench(options: BenchOptions, *, stdin: IO[str], out: IO[str], err: IO[st
     return EXIT_OK
 
 
-def _measure(
-    row: Row, job: dict[str, object], section: Section, say: object, failures: list[str]
-) -> None:
-    assert callable(say)
-    number = len(row.runs) + 1
-    try:
-        run = measure(job)
-    except RunFailed as exc:
-        row.error = str(exc)
-        failures.append(f"{row.mode}: {exc}")
-        say(f"  {row.mode:<11} failed: {exc}")
-        return
-    row.runs.append(run)
-    of = f" run {number}/{section.repeat}" if section.repeat > 1 else ""
-    say(f"  {row.mode:<11}{of} {run.wall:7.2f} s")
+def _io_section(
+    options: BenchOptions, modes: list[str], cores: int, count: int, delay: int | None
+) -> Section:
+    concurrency = options.concurrency or (
+        DEFAULTS.concurrency if delay is not None else DEFAULTS.polite_concurrency
+    )
+    return Section(
+        kind="io",
+        items=count,
+        repeat=options.repeat,
+        cores=cores,
+        rows=[Row(m, 1 if m == "sequential" else concurrency) for m in modes],
+        delay_ms=delay,
+        concurrency=concurrency,
+        extract=parse_extract(options.extract),
+        target="built-in site" if delay is not None else "URLs",
+    )
+
+
+def _cpu_section(options: BenchOptions, cores: int) -> Section:
+    return Section(
+        kind="cpu",
+        items=options.pages or DEFAULTS.pages,
+        repeat=options.repeat,
+        cores=cores,
+        rows=[Row(m, 1 if m == "sequential" else cores) for m in CPU_MODES],
+        rounds=options.rounds,
+        workers=cores,
+    )
+
+
+def _run_section(section: Section, make_job: MakeJob, say: Say, failures: list[str]) -> None:
+    """Every row's runs, interleaved: each mode once, then each again, ``repeat`` times."""
+    say(describe(section))
+    for number in range(1, section.repeat + 1):
+        for row in section.rows:
+            try:
+                run = measure(make_job(row))
+            except RunFailed as exc:
+                row.error = str(exc)
+                failures.append(f"{row.mode}: {exc}")
+                say(f"  {row.mode:<11} failed: {exc}")
+                continue
+            row.runs.append(run)
+            of = f" run {number}/{section.repeat}" if section.repeat > 1 else ""
+            say(f"  {row.mode:<11}{of} {run.wall:7.2f} s")
 
 
 def _modes(text: str) -> list[str]:

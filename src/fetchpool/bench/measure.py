@@ -1,7 +1,8 @@
 """Measuring one run: start ``python -m fetchpool.bench.runner`` with a job, read its result.
 
-The runner gets a session (process group) of its own, so that stopping it — on Ctrl-C, or
-when it fails — also stops every process it started, such as a process pool's workers.
+The runner gets a session (process group) of its own, so that stopping it on Ctrl-C also
+stops every process it started, such as a process pool's workers; and it ends itself and
+them when this process is gone (see :mod:`fetchpool.bench.runner`).
 """
 
 from __future__ import annotations
@@ -45,19 +46,27 @@ def cpu_job(*, mode: str, pages: int, rounds: int, workers: int) -> dict[str, An
 def measure(job: dict[str, Any]) -> Run:
     """Run ``job`` in a fresh interpreter and return what it measured."""
     posix = os.name == "posix"
+    # A pipe the run watches: it ends when this process does, however it ends.
+    watched, held = os.pipe() if posix else (None, None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fetchpool.bench.runner", json.dumps(job)],
+        [sys.executable, "-m", "fetchpool.bench.runner", json.dumps({**job, "parent_fd": watched})],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=posix,
+        pass_fds=() if watched is None else (watched,),
     )
+    if watched is not None:
+        os.close(watched)
     try:
         out, err = proc.communicate()
     except BaseException:  # Ctrl-C above all: stop the run and everything it started
         _stop(proc, posix)
         raise
+    finally:
+        if held is not None:
+            os.close(held)
     if proc.returncode != 0:
         lines = err.strip().splitlines() or [f"exit code {proc.returncode}"]
         raise RunFailed(lines[-1])

@@ -5,12 +5,19 @@ threads, pools or connections of one mode behind to disturb the next. ``JOB`` is
 object (see :func:`fetchpool.bench.measure.io_job` and ``cpu_job``); the result is one JSON
 object on stdout: ``wall``, ``cpu`` (seconds, this process and its worker processes),
 ``peak_rss`` (bytes), ``ok``, ``failed``.
+
+The bench gives each run a session of its own and, in ``parent_fd``, the read end of a pipe
+it holds open. When that pipe ends — the bench is gone, killed or crashed — the run ends
+itself and every process it started: worker processes must not outlive the benchmark.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,6 +33,8 @@ _Steps = tuple[Callable[[], None], Callable[[], tuple[int, int]]]
 
 def main(argv: Sequence[str] | None = None) -> int:
     job: dict[str, Any] = json.loads((sys.argv[1:] if argv is None else argv)[0])
+    if job.get("parent_fd") is not None:
+        _end_with_parent(job["parent_fd"])
     work = _io if job["kind"] == "io" else _cpu
     prepare, go = work(job)
     prepare()
@@ -36,6 +45,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {"wall": wall, "cpu": used.cpu, "peak_rss": used.peak_rss, "ok": ok, "failed": failed}
     print(json.dumps(result), flush=True)
     return 0
+
+
+def _end_with_parent(fd: int) -> None:
+    def watch() -> None:
+        try:
+            while os.read(fd, 1024):
+                pass
+        except OSError:
+            pass
+        # The bench is gone. As a session leader, this process leads the group its worker
+        # processes are in: end them all, this process with them.
+        if os.getpgid(0) == os.getpid():
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fetchpool-parent", daemon=True).start()
 
 
 def _io(job: dict[str, Any]) -> _Steps:
