@@ -75,6 +75,8 @@ def blackhole() -> Iterator[str]:
     finally:
         filler.close()
         server.close()
+
+
 # Runs a command with limits a test needs: a largest file size (a stand-in for a full disk),
 # and, for root, without the capability that lets root write where permissions say no.
 _LAUNCHER = """
