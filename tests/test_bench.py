@@ -215,7 +215,7 @@ def test_ctrl_c_prints_the_rows_finished_so_far(
     progress = [proc.stderr.readline() for _ in range(4)]  # header, section, async, threadpool
     assert "threadpool" in progress[-1], progress
     time.sleep(0.5)  # sequential takes 6 s: it is running now
-    runners = _runner_pids()
+    runners = _runner_pids(under=proc.pid)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
@@ -280,15 +280,30 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _runner_pids() -> list[int]:
+def _runner_pids(under: int | None = None) -> list[int]:
+    """The bench runs alive now; with ``under``, only those started (directly or not) by that
+    process — other test sessions on a shared machine may be running benches of their own."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             if b"fetchpool.bench.runner" in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
+                pid = int(cmdline.parent.name)
+                if under is None or under in _ancestors(pid):
+                    found.append(pid)
         except OSError:
             continue
     return found
+
+
+def _ancestors(pid: int) -> list[int]:
+    chain = []
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        chain.append(pid)
+    return chain
 
 
 def test_bench_on_your_own_urls(site: TestSite, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,30 @@ def test_bad_extract_flag_is_one_line_and_exit_2() -> None:
     assert main(["fetch", "--extract", "title,md5", "http://x/"], stdout=out, stderr=err) == 2
     assert err.getvalue().startswith("fetchpool: error: unknown field to extract 'md5'")
     assert err.getvalue().count("\n") == 1 and out.getvalue() == ""
+
+
+@pytest.mark.parametrize("mode", ["async", "processes"])
+def test_extract_and_save_dir_share_the_body_hook(
+    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path, mode: str
+) -> None:
+    # Both sinks see the same body; a retried response (503, then a page) leaves no file and
+    # no fields from the failed attempt: the kept body is the one that made the record.
+    flaky = site.url(f"/fault/flaky/503/1/extract-{mode}?after=0")
+    urls = [site.url(f"/page/{n}") for n in range(8)] + [flaky]
+    bodies = tmp_path / "bodies"
+    argv = [fetchpool_bin, "fetch", "-q", "-m", mode, "-c", "4", "--backoff", "0"]
+    argv += ["--extract", "title,sha256", "--save-dir", str(bodies), *urls]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=clean_env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["url"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert sorted(rows) == sorted(urls)
+    for n in range(8):
+        row = rows[site.url(f"/page/{n}")]
+        assert row["title"] == f"Page {n}"
+        assert Path(row["path"]).read_bytes() == page_body(n)
+        assert row["sha256"] == hashlib.sha256(page_body(n)).hexdigest()
+    again = rows[flaky]
+    assert (again["status"], again["attempts"]) == (200, 2)
+    assert again["sha256"] == hashlib.sha256(b"ok after 1\n").hexdigest()
+    assert Path(again["path"]).read_bytes() == b"ok after 1\n"
+    assert len(list(bodies.iterdir())) == 9  # no temporary file left, no failed body kept
