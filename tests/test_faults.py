@@ -4,8 +4,8 @@ run inside its time budget (timeout × attempts + backoff)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -157,15 +157,32 @@ def test_a_socks_proxy_in_the_environment_is_a_usage_error(
     assert proc.stderr.startswith("fetchpool: error: proxy ") and proc.stderr.count("\n") == 1
 
 
-def _run_measured(argv: list[str], env: dict[str, str]) -> tuple[int, str, int]:
+# Linux keeps ``ru_maxrss`` across exec: a command started straight from pytest (big after
+# some tests) would report pytest's peak as its own. Started from a small interpreter, the
+# command's peak is its own; that interpreter writes it (KiB) to argv[1].
+_MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
+def _run_measured(argv: list[str], env: dict[str, str], tmp: Path) -> tuple[int, str, int]:
     """Run a command; its exit code, stdout and peak resident memory in KB."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    rss_file = tmp / "peak-rss"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _MEASURE, str(rss_file), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     assert proc.stdout is not None
     with proc.stdout:
         out = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out, usage.ru_maxrss
+    return proc.wait(), out, int(rss_file.read_text())
 
 
 @pytest.mark.parametrize("mode", ["threadpool", "async"])
@@ -189,6 +206,7 @@ def test_memory_stays_bounded_on_a_gzip_bomb_and_a_huge_body(
             site.url("/fault/huge"),
         ],
         clean_env,
+        tmp_path,
     )
     assert code == 0
     assert out.count('"too-large: body over 200000000 bytes"') == 2, out

@@ -82,7 +82,9 @@ def test_a_killed_worker_costs_only_the_urls_it_held(fresh_site: TestSite) -> No
     assert killed, "the workers never had all 4 URLs in flight"
     assert sorted(r.url for r in records) == sorted(urls)  # exactly one record each
     died = [r for r in records if r.error_kind == "worker-died"]
-    assert 1 <= len(died) <= 4, records  # what it held: its part of the 4 in flight
+    # What it held: its half of the 12 (the parent splits them 6 and 6 between the two
+    # workers), in flight or waiting in it; at least the 2 it had in flight.
+    assert 2 <= len(died) <= 6, records
     detail = f"worker process {killed[0]} died (killed by signal 9)"
     assert all(detail in (r.error or "") for r in died)
     # The other worker, and a fresh one, fetched every other URL.

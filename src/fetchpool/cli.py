@@ -237,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_int,
         default=None,
         metavar="N",
-        help="worker processes for -m processes, sharing -c between them "
-        "(default: one per usable core)",
+        help="worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
+        "--host-rate and --lookahead are split between them (default: one per usable core)",
     )
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 

@@ -10,9 +10,9 @@ host is at most max(``per_host``, N)), of the look-ahead, and ``rate``/N and
 ``host_rate``/N. Retries, backoff, Retry-After and the 429 slow-down are each worker's own:
 a 429 slows only the worker that got it.
 
-The parent reads the input lazily and sends each worker URLs up to a fixed credit (its
-share of ``concurrency`` and of the look-ahead, and as many again), to the worker holding the
-fewest; more go out as records come back, so memory stays O(concurrency + look-ahead).
+The parent reads the input lazily and sends each worker URLs up to a fixed credit (twice its
+share of ``concurrency``, plus its share of the look-ahead), in consecutive runs in proportion
+to the room each has; more go out as records come back, so memory stays O(concurrency + look-ahead).
 Records stream back to the parent, which hands them to the single writer as every engine
 does (so outputs, ``--resume`` and skipping repeated URLs happen in the parent). A body sink
 failure in a worker (a full disk under ``--save-dir``) comes back to the parent and ends the
@@ -229,25 +229,30 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
 
 
 def _feed(workers: list[_Worker], source: Iterator[str], exhausted: bool) -> bool:
-    """Once every worker has started, give each up to its credit of URLs, each new one to
-    the worker holding the fewest for its credit; once the input has run out, tell every
-    worker to finish. Returns whether the input has run out."""
+    """Once every worker has started, give each up to its credit of URLs: the batch read is
+    cut into consecutive runs, one per worker, in proportion to the room each has (runs, not
+    every other URL, so that each worker sees the input's mix of hosts). Once the input has
+    run out, tell every worker to finish. Returns whether the input has run out."""
     if not exhausted and all(w.ready for w in workers):
         open_ = [w for w in workers if not w.told_to_finish]
-        room = sum(max(0, w.credit - w.in_flight) for w in open_)
+        rooms = [max(0, w.credit - w.in_flight) for w in open_]
+        room = sum(rooms)
         if room > 0:
             batch = list(islice(source, room))
             exhausted = len(batch) < room
-            shares: dict[_Worker, list[str]] = {w: [] for w in open_}
-            for url in batch:
-                least = min(open_, key=lambda w: (w.in_flight + len(shares[w])) / w.credit)
-                shares[least].append(url)
-            for worker, sent in shares.items():
-                if sent:
+            shares = [len(batch) * r // room for r in rooms]
+            for i in sorted(range(len(rooms)), key=lambda i: rooms[i] - shares[i], reverse=True):
+                if sum(shares) == len(batch):
+                    break
+                shares[i] += 1
+            start = 0
+            for worker, share in zip(open_, shares, strict=True):
+                if share:
                     # If it died, its end of pipe says so, and these URLs are among the
                     # ones it holds: they become its worker-died records.
                     with contextlib.suppress(OSError):
-                        worker.send(sent)
+                        worker.send(batch[start : start + share])
+                    start += share
     if exhausted:
         for worker in workers:
             if not worker.told_to_finish:
