@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         help="fetch URLs and write one record per URL",
         description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
-        "error, final_url, content_type, attempts, path), streamed as each completes.",
+        "error, final_url, content_type, attempts, path, and title, sha256, links with "
+        "--extract), streamed as each completes.",
         epilog="SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and "
         "# lines skipped) or - for standard input; with no SOURCE, standard input is read. "
         "Proxies come from http_proxy, https_proxy, all_proxy and no_proxy (or their "
