@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from fetchpool import Config, fetch
-from fetchpool.engines.processes import usable_cores
+from fetchpool import Config, UsageError, fetch
+from fetchpool.body import BodySink, no_sink
+from fetchpool.engines.processes import usable_cores, worker_configs
 from fetchpool.site import TestSite
 
 pytestmark = pytest.mark.timeout(90)
@@ -178,3 +179,28 @@ def test_workers_that_cannot_start_end_the_run_with_a_hint(
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert "worker processes keep dying" in last and "__main__" in last
+
+
+def test_limits_are_split_between_the_workers() -> None:
+    config = Config(
+        mode="processes", concurrency=10, per_host=3, rate=30.0, host_rate=6.0, lookahead=20
+    )
+    kwargs = worker_configs(config, 3)
+    assert [k["concurrency"] for k in kwargs] == [4, 3, 3]  # -c in total
+    assert [k["per_host"] for k in kwargs] == [1, 1, 1]
+    assert [k["lookahead"] for k in kwargs] == [7, 7, 6]
+    assert {k["rate"] for k in kwargs} == {10.0} and {k["host_rate"] for k in kwargs} == {2.0}
+    assert {k["mode"] for k in kwargs} == {"async"}
+    # A per-host limit below the workers: each still gets 1 (the documented max(per_host, N)).
+    assert [k["per_host"] for k in worker_configs(Config(concurrency=4, per_host=1), 2)] == [1, 1]
+    for k in kwargs:
+        Config(**k)  # each is a valid configuration
+
+
+def test_a_body_sink_that_does_not_pickle_is_a_usage_error(site: TestSite) -> None:
+    def sink(url: str, content_type: str | None) -> BodySink:
+        return no_sink(url, content_type)
+
+    config = Config(mode="processes", concurrency=2, body_sink=sink)
+    with pytest.raises(UsageError, match="a body_sink must be a picklable object"):
+        list(fetch([site.url("/page/1")], config=config))
