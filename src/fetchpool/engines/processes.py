@@ -157,7 +157,8 @@ class _Worker:
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
-    context = process_context(_worker.__name__)
+    # The fork server imports the worker's engine (aiohttp) once; each worker is forked with it.
+    context = process_context(_worker.__name__, f"{__package__}.aio")
     count = min(config.processes or usable_cores(), config.concurrency)
     configs = worker_configs(config, count)
     try:
