@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
+from fetchpool import MODES
 from fetchpool.cli import main
 from fetchpool.site import TestSite, page_body
 
@@ -78,19 +79,27 @@ def listing(tmp_path: Path, urls: list[str]) -> Path:
 # -- kill -9 at random moments, then --resume ---------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["sqlite", "jsonl"])
+@pytest.mark.parametrize(
+    ("fmt", "mode"), [("sqlite", "async"), ("jsonl", "async"), ("sqlite", "processes")]
+)
 def test_kill_9_at_random_moments_then_resume_records_each_url_exactly_once(
-    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path, fmt: str
+    fetchpool_bin: str,
+    clean_env: dict[str, str],
+    site: TestSite,
+    tmp_path: Path,
+    fmt: str,
+    mode: str,
 ) -> None:
     n = 3000
     urls = [site.url(f"/page/{i}") for i in range(n)]
     source = listing(tmp_path, [*urls, *urls[:50], "not a url"])  # repeats, a bad line
     target = tmp_path / f"out.{fmt}"
     bodies = tmp_path / "bodies"
-    argv = [fetchpool_bin, "fetch", "-q", "-c", "32", "-o", str(target), "--resume", str(source)]
+    argv = [fetchpool_bin, "fetch", "-q", "-m", mode, "-c", "32", "-o", str(target), "--resume"]
+    argv.append(str(source))
     if fmt == "sqlite":
         argv += ["--save-dir", str(bodies)]
-    rng = random.Random(f"kill-{fmt}")
+    rng = random.Random(f"kill-{fmt}-{mode}")
     # The first kill comes at a random moment of the start (imports, opening the output);
     # each other one once a random number of new records is written, plus up to 50 ms.
     for attempt in range(4):
@@ -128,21 +137,35 @@ def test_kill_9_at_random_moments_then_resume_records_each_url_exactly_once(
         assert len(os.listdir(bodies)) == n
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_resume_fetches_only_what_is_missing_and_duplicates_once(
-    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path
+    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path, mode: str
 ) -> None:
     urls = [site.url(f"/page/{i}") for i in range(40)]
     target = tmp_path / "out.jsonl"
     site.reset()
     first = fetchpool(
-        fetchpool_bin, clean_env, "-o", str(target), str(listing(tmp_path, urls[:25] * 2))
+        fetchpool_bin,
+        clean_env,
+        "-m",
+        mode,
+        "-o",
+        str(target),
+        str(listing(tmp_path, urls[:25] * 2)),
     )
     assert first.returncode == 0, first.stderr
     assert "skipped: 25 repeated in the input" in first.stderr
     assert site.requests == 25
     site.reset()
     second = fetchpool(
-        fetchpool_bin, clean_env, "-o", str(target), "--resume", str(listing(tmp_path, urls))
+        fetchpool_bin,
+        clean_env,
+        "-m",
+        mode,
+        "-o",
+        str(target),
+        "--resume",
+        str(listing(tmp_path, urls)),
     )
     assert second.returncode == 0, second.stderr
     assert "skipped: 25 already in" in second.stderr
@@ -296,16 +319,21 @@ def test_no_space_left_on_device(
     assert "Traceback" not in proc.stderr
 
 
+# In the processes mode the bodies are saved in the worker processes: the failure there must
+# still end the run in the parent, and no record of a lost body may be written.
+@pytest.mark.parametrize("mode", ["async", "processes"])
 def test_full_disk_while_saving_bodies(
     fetchpool_bin: str,
     clean_env: dict[str, str],
     run_limited: Callable[..., subprocess.CompletedProcess[str]],
     site: TestSite,
     tmp_path: Path,
+    mode: str,
 ) -> None:
     urls = [site.url(f"/page/{i}") for i in range(50)] + [site.url("/bytes/300000")]
     target = tmp_path / "out.sqlite"
-    cmd = [fetchpool_bin, "fetch", "-c", "4", "-o", str(target), "--save-dir", str(tmp_path / "b")]
+    cmd = [fetchpool_bin, "fetch", "-m", mode, "-c", "4", "-o", str(target)]
+    cmd += ["--save-dir", str(tmp_path / "b")]
     proc = run_limited([*cmd, *urls], clean_env, max_file_size=200_000)
     assert proc.returncode == 1, proc.stderr
     assert f"cannot save bodies in {tmp_path / 'b'}: File too large" in proc.stderr

@@ -66,7 +66,9 @@ def test_too_many_redirects_and_max_bytes(site: TestSite, mode: str) -> None:
 @pytest.mark.parametrize("mode", [m for m in MODES if m != "sequential"])
 @pytest.mark.parametrize("limit", [2, 5, 16])
 def test_concurrency_is_bounded_and_used(fresh_site: TestSite, mode: str, limit: int) -> None:
-    urls = [fresh_site.url(f"/delay/60/{i}") for i in range(limit * 3)]
+    # 150 ms a request: long enough for requests to overlap on a busy machine, also between
+    # the processes mode's workers (each starts its event loop when its first URLs arrive).
+    urls = [fresh_site.url(f"/delay/150/{i}") for i in range(limit * 3)]
     records = list(fetch(urls, mode=mode, concurrency=limit, per_host=limit))
     assert len(records) == len(urls) and all(r.status == 200 for r in records)
     assert 1 < fresh_site.peak <= limit

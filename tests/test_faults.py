@@ -201,6 +201,7 @@ def test_memory_stays_bounded_on_a_gzip_bomb_and_a_huge_body(
             site.url("/fault/huge"),
         ],
         clean_env,
+        tmp_path,
     )
     assert code == 0
     assert out.count('"too-large: body over 200000000 bytes"') == 2, out

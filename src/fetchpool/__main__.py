@@ -1,3 +1,5 @@
 from .cli import entry
 
-entry()
+# Guarded: the `processes` mode's workers re-import the main module when they start.
+if __name__ == "__main__":
+    entry()

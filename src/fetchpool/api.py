@@ -20,6 +20,7 @@ from .config import (
     Config,
 )
 from .errors import UsageError
+from .extract import parse_extract, with_extractor
 from .records import Record
 from .skip import Skip
 
@@ -62,6 +63,7 @@ def fetch(
     per_host: int = DEFAULT_PER_HOST,
     rate: float | None = None,
     host_rate: float | None = None,
+    extract: Iterable[str] | str = (),
     config: Config | None = None,
 ) -> Generator[Record, None, None]:
     """Fetch every URL; yield one :class:`Record` per URL as each completes.
@@ -70,7 +72,9 @@ def fetch(
     (after trimming) is fetched once and yields one record. A URL that fails
     yields a record with ``error`` set; only bad arguments raise (:class:`UsageError`).
     The keywords are those of :class:`Config` (timeouts, retries with backoff, per-host and
-    rate limits, size cap, headers); ``config``, when given, replaces every other keyword.
+    rate limits, size cap, headers); ``extract`` names fields to compute from each body
+    (``"title,sha256,links"`` or a list; see :mod:`fetchpool.extract`). ``config``, when
+    given, replaces every other keyword.
     Closing the iterator early stops the run.
 
     >>> for rec in fetch(["https://example.com"], mode="threadpool"):  # doctest: +SKIP
@@ -91,6 +95,7 @@ def fetch(
         per_host=per_host,
         rate=rate,
         host_rate=host_rate,
+        extract=parse_extract(extract),
     )
     return engines.run(_unique(urls), cfg)
 
@@ -111,6 +116,7 @@ async def fetch_async(
     per_host: int = DEFAULT_PER_HOST,
     rate: float | None = None,
     host_rate: float | None = None,
+    extract: Iterable[str] | str = (),
     config: Config | None = None,
 ) -> AsyncIterator[Record]:
     """The async twin of :func:`fetch`, for use inside a running event loop.
@@ -138,12 +144,13 @@ async def fetch_async(
         per_host=per_host,
         rate=rate,
         host_rate=host_rate,
+        extract=parse_extract(extract),
     )
     source = _unique(urls)
     if cfg.mode == "async":
         from .engines import aio
 
-        _, batches = aio.batches(source, cfg)
+        _, batches = aio.batches(source, with_extractor(cfg))
         async with contextlib.aclosing(batches):
             async for batch in batches:
                 for rec in batch:
@@ -152,7 +159,7 @@ async def fetch_async(
         from .engines import to_thread
 
         with ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="fetchpool") as pool:
-            _, batches = to_thread.batches(source, cfg, executor=pool)
+            _, batches = to_thread.batches(source, with_extractor(cfg), executor=pool)
             async with contextlib.aclosing(batches):
                 async for batch in batches:
                     for rec in batch:

@@ -9,12 +9,18 @@ returns for that one body::
             sink.write(chunk)
         return sink.done(record)     # only when the whole body arrived
 
-``done`` may return the record with fields added (``--save-dir`` sets ``path``; an extractor
-could set a title). Leaving the
-``with`` without ``done`` — an error, a size cap, a timeout, an exception, a retry — means the
-body is incomplete and the sink throws away what it has. A sink keeps its own failures (a full
-disk) to itself and reports them its own way: what it raises would become the URL's error.
+``done`` may return the record with fields added (``--save-dir`` sets ``path``; the sink of
+``--extract``, :class:`fetchpool.extract.Extractor`, sets ``title``, ``sha256``, ``links``).
+Leaving the ``with`` without ``done`` — an error, a size cap, a timeout, an exception, a
+retry — means the body is incomplete and the sink throws away what it has. A sink keeps its
+own failures (a full disk) to itself and reports them its own way: what it raises would
+become the URL's error.
 :func:`combine` makes one factory of several (save the body *and* extract from it).
+
+A factory may also have a ``check()`` method that raises the failure it kept
+(:class:`~fetchpool.outputs.bodies.SaveDir` does). The ``processes`` mode runs sinks in its
+worker processes: it needs a factory that pickles, and calls ``check()`` there after each
+record, so the failure ends the run in the parent instead of staying in the worker.
 """
 
 from __future__ import annotations

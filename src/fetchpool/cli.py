@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from . import __version__
 from .config import (
@@ -31,6 +31,7 @@ from .config import (
     parse_header,
 )
 from .errors import FetchpoolError, SourceError, UsageError
+from .extract import EXTRACTORS, parse_extract
 
 __all__ = ["ExitCode", "build_parser", "entry", "main"]
 
@@ -85,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         help="fetch URLs and write one record per URL",
         description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
-        "error, final_url, content_type, attempts, path), streamed as each completes.",
+        "error, final_url, content_type, attempts, path, and title, sha256, links with "
+        "--extract), streamed as each completes.",
         epilog="SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and "
         "# lines skipped) or - for standard input; with no SOURCE, standard input is read. "
         "Proxies come from http_proxy, https_proxy, all_proxy and no_proxy (or their "
@@ -223,6 +225,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="'NAME: VALUE'",
         help="send this header with every request; may repeat",
     )
+    f.add_argument(
+        "--extract",
+        default="",
+        metavar="FIELDS",
+        help="compute fields from each body, comma-separated: "
+        + ", ".join(EXTRACTORS)
+        + " (records always have these fields; null unless asked for)",
+    )
+    f.add_argument(
+        "--processes",
+        type=_int,
+        default=None,
+        metavar="N",
+        help="worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
+        "--host-rate and --lookahead are split between them (default: one per usable core)",
+    )
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
     s = sub.add_parser(
@@ -248,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval", type=_seconds, default=1.0, metavar="S", help="seconds between ticks"
     )
 
+    _add_bench(sub)
+
     d = sub.add_parser(
         "demo",
         help="the lesson's experiment: the same pages fetched in every mode, timed",
@@ -259,6 +279,116 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("-c", "--concurrency", type=_int, default=10, metavar="N", help="(default: 10)")
     return parser
+
+
+def _add_bench(sub: argparse._SubParsersAction[Any]) -> None:
+    from .bench.defaults import DEFAULTS
+
+    b = sub.add_parser(
+        "bench",
+        help="coroutines, threads or processes? measure every mode on this machine",
+        description="Compare the modes. I/O-bound: fetch the same pages in every mode, on "
+        "the built-in site (pages that answer after --delay ms) or on your URLs. With --cpu, "
+        "CPU-bound too: parse pages one after another, on threads and on processes. Prints "
+        "a table per half: median wall time, speedup over sequential, pages/s, peak memory "
+        "and CPU time of the run's processes, and efficiency against the ideal.",
+        epilog="Each run happens in a fresh Python process. Ctrl-C prints the rows finished "
+        "so far and exits 130. Exit status 1 when a run failed.",
+    )
+    b.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="your URLs instead of the built-in site: a URL, a file of URLs, or -",
+    )
+    b.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        metavar="LIST",
+        help="modes to compare, comma-separated (default: all)",
+    )
+    b.add_argument(
+        "-n",
+        type=_int,
+        default=None,
+        metavar="N",
+        help=f"pages (default: {DEFAULTS.pages}; with SOURCE, the first N URLs, default all)",
+    )
+    b.add_argument(
+        "--delay",
+        type=_int,
+        default=DEFAULTS.delay_ms,
+        metavar="MS",
+        help=f"ms each built-in page takes to answer (default: {DEFAULTS.delay_ms})",
+    )
+    b.add_argument(
+        "-c",
+        "--concurrency",
+        type=_int,
+        default=None,
+        metavar="N",
+        help=f"requests in flight in the concurrent modes (default: {DEFAULTS.concurrency}; "
+        f"{DEFAULTS.polite_concurrency} with SOURCE, which is also the most at once to any "
+        "one host)",
+    )
+    b.add_argument(
+        "--repeat",
+        type=_int,
+        default=1,
+        metavar="K",
+        help="runs per mode, interleaved; tables show the median and the spread (default: 1)",
+    )
+    b.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds allowed for each URL (default: {DEFAULT_TIMEOUT:g})",
+    )
+    b.add_argument(
+        "--extract",
+        default="",
+        metavar="FIELDS",
+        help="compute these fields from each body in every mode: " + ", ".join(EXTRACTORS),
+    )
+    b.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also the CPU-bound half: sequential, threads and processes, one per core",
+    )
+    b.add_argument(
+        "--rounds",
+        type=_int,
+        default=DEFAULTS.rounds,
+        metavar="R",
+        help=f"with --cpu, times each page is parsed (default: {DEFAULTS.rounds})",
+    )
+    b.add_argument("--json", metavar="FILE", help="write the results as JSON (see README)")
+    b.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="draw time per mode into FILE.png or FILE.svg (needs fetchpool[plot])",
+    )
+
+
+def _bench(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
+    from .bench.command import BenchOptions, run_bench
+
+    options = BenchOptions(
+        sources=tuple(args.sources),
+        modes=args.modes,
+        pages=args.n,
+        delay_ms=args.delay,
+        concurrency=args.concurrency,
+        repeat=args.repeat,
+        timeout=args.timeout,
+        extract=args.extract,
+        cpu=args.cpu,
+        rounds=args.rounds,
+        json_path=args.json,
+        plot_path=args.plot,
+    )
+    return run_bench(options, stdin=stdin, out=out, err=err)
 
 
 def main(
@@ -281,6 +411,8 @@ def main(
             from .counter import run_counter  # type: ignore[import-not-found]
 
             return int(run_counter(start=args.start, interval=args.interval))
+        if args.command == "bench":
+            return _bench(args, stdin or sys.stdin, out, err)
         if args.command == "demo":
             from .demo import run_demo
 
@@ -335,6 +467,8 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         rate=args.rate,
         host_rate=args.host_rate,
         lookahead=args.lookahead,
+        extract=parse_extract(args.extract),
+        processes=args.processes,
     )
     proxies_from_env()  # a proxy setting fetchpool cannot use fails before anything is read
     # An unknown extension or an output that must not be clobbered fails before anything is read.
@@ -348,7 +482,7 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         saver = SaveDir(args.save_dir)
         if args.resume:
             saver.remove_partials()
-        config = dataclasses.replace(config, body_sink=saver.sink)
+        config = dataclasses.replace(config, body_sink=saver)
     skip = Skip()
     writer = open_output(args.output, out, resume=args.resume, on_recorded=skip.add_recorded)
 

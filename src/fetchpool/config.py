@@ -11,6 +11,7 @@ from typing import Final
 from . import __version__
 from .body import SinkFactory
 from .errors import UsageError
+from .extract import parse_extract
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -35,6 +36,7 @@ MODES: Final[tuple[str, ...]] = (
     "threading",
     "async",
     "curl",
+    "processes",
 )
 DEFAULT_MODE: Final = "async"
 DEFAULT_CONCURRENCY: Final = 32
@@ -67,6 +69,9 @@ class Config:
     ``trust_env``: take proxies from the usual environment variables (see ``proxies``).
     ``body_sink`` makes a sink for each response body (see :mod:`fetchpool.body`); None: bodies
     are only counted.
+    ``extract`` names fields computed from each body (see :data:`fetchpool.extract.EXTRACTORS`).
+    ``processes`` is the number of worker processes of the ``processes`` mode
+    (None: one per usable core; never more than ``concurrency``).
     """
 
     mode: str = DEFAULT_MODE
@@ -85,6 +90,8 @@ class Config:
     lookahead: int | None = None
     trust_env: bool = True
     body_sink: SinkFactory | None = None
+    extract: tuple[str, ...] = ()
+    processes: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -100,6 +107,13 @@ class Config:
         if self.max_bytes is not None and self.max_bytes < 0:
             raise UsageError(f"max_bytes must be 0 or more, not {self.max_bytes}")
         _check_limits(self)
+        object.__setattr__(self, "extract", parse_extract(self.extract))
+        if self.processes is not None and (
+            isinstance(self.processes, bool)
+            or not isinstance(self.processes, int)
+            or self.processes < 1
+        ):
+            raise UsageError(f"processes must be a whole number, 1 or more, not {self.processes!r}")
         merged = {"User-Agent": USER_AGENT}
         for name, value in self.headers.items():
             for known in list(merged):

@@ -19,6 +19,7 @@ ERROR_KINDS: Final[dict[str, str]] = {
     "protocol": "the server's reply is not valid HTTP",
     "tls": "the TLS handshake or certificate check failed",
     "interrupted": "the run stopped before this URL was fetched",
+    "worker-died": "the worker process fetching this URL died (killed, out of memory, a crash)",
     "internal": "a bug in fetchpool: please report it",
 }
 
@@ -30,6 +31,9 @@ class Record:
     An HTTP response of any status is data: ``status`` is set and ``error`` is None.
     ``error`` is set only when no complete response was had, as one line ``kind: detail``
     with ``kind`` one of :data:`ERROR_KINDS`.
+
+    ``title``, ``sha256`` and ``links`` are computed from the body when asked for
+    (``--extract``; see :mod:`fetchpool.extract`) and are None otherwise.
     """
 
     url: str
@@ -41,6 +45,9 @@ class Record:
     content_type: str | None = None
     attempts: int = 0
     path: str | None = None  # where the body was saved (--save-dir), or None
+    title: str | None = None
+    sha256: str | None = None
+    links: int | None = None
 
     @property
     def ok(self) -> bool:

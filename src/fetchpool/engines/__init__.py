@@ -22,6 +22,7 @@ import importlib
 from collections.abc import Generator, Iterable
 
 from ..config import Config
+from ..extract import with_extractor
 from ..records import Record
 
 __all__ = ["ENGINE_MODULES", "run"]
@@ -33,11 +34,18 @@ ENGINE_MODULES = {
     "threading": "threads",
     "async": "aio",
     "curl": "curl",
+    "processes": "processes",
 }
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
-    """Fetch ``urls`` with the engine ``config.mode`` names."""
+    """Fetch ``urls`` with the engine ``config.mode`` names.
+
+    ``config.extract`` becomes a body sink here (:func:`fetchpool.extract.with_extractor`),
+    so the fetchers know only the one body hook; the ``processes`` mode does this in its
+    worker processes, where the bodies are read."""
+    if config.mode != "processes":
+        config = with_extractor(config)
     module = importlib.import_module(f"{__name__}.{ENGINE_MODULES[config.mode]}")
     records: Generator[Record, None, None] = module.run(urls, config)
     return records

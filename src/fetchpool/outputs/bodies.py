@@ -91,7 +91,9 @@ def safe_name(url: str, content_type: str | None = None) -> str:
 
 
 class SaveDir:
-    """The directory bodies are saved in; :meth:`sink` is the run's ``Config.body_sink``."""
+    """The directory bodies are saved in; it (or :meth:`sink`) is the run's
+    ``Config.body_sink``. It pickles, so the ``processes`` mode can send it to its workers,
+    which call :meth:`check` after each record to hand a failure on to the parent."""
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
@@ -107,6 +109,13 @@ class SaveDir:
     def sink(self, url: str, content_type: str | None = None) -> BodyFile:
         """The sink for one body (its name is made from the record, when the body is done)."""
         return BodyFile(self, url)
+
+    __call__ = sink
+
+    def check(self) -> None:
+        """Raise :class:`OutputError` if a body could not be saved."""
+        if self.failure is not None:
+            raise self.error()
 
     def remove_partials(self) -> int:
         """Delete temporary files a crashed run left behind; return how many."""
