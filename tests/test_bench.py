@@ -78,7 +78,7 @@ def test_the_table_shows_every_row_and_the_findings(full_run: Outcome) -> None:
     for mode in [*MODES, "threads"]:
         assert f"│ {mode} " in out, mode
     assert "40 pages from the built-in site, each answering after 250 ms" in out
-    assert "I/O-bound: the concurrent modes were" in out and "(ideal 20×)" in out
+    assert "I/O-bound: the concurrent modes were" in out and "(ideal 20.0×)" in out
     assert "CPU-bound: threads" in out and "processes" in out
     assert "GIL" in out or "free-threaded" in out
     # Progress went to stderr, one line per run.
