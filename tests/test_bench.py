@@ -214,8 +214,11 @@ def test_ctrl_c_prints_the_rows_finished_so_far(
     assert proc.stderr is not None
     progress = [proc.stderr.readline() for _ in range(4)]  # header, section, async, threadpool
     assert "threadpool" in progress[-1], progress
-    time.sleep(0.5)  # sequential takes 6 s: it is running now
-    runners = _runner_pids()
+    # Sequential takes 6 s: wait until its run has started, then interrupt it.
+    deadline = time.monotonic() + 20
+    while not (runners := _descendants(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
@@ -225,7 +228,7 @@ def test_ctrl_c_prints_the_rows_finished_so_far(
     saved = json.loads(doc.read_text())
     assert saved["interrupted"] is True
     assert [r["mode"] for r in saved["io"]["rows"]] == ["async", "threadpool"]
-    assert runners and not set(runners) & set(_runner_pids()), "the sequential run lives on"
+    assert runners and not any(_alive(p) for p in runners), "the sequential run lives on"
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -278,17 +281,6 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
-
-
-def _runner_pids() -> list[int]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"fetchpool.bench.runner" in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_bench_on_your_own_urls(site: TestSite, tmp_path: Path) -> None:
