@@ -173,7 +173,7 @@ def test_cpu_bound_processes_beat_threads() -> None:
     # About 3 s of parsing. Processes can only win when the cores are free: on a machine
     # shared with other busy work (Linux shares CPU between sessions, not processes) two
     # processes may get less than one core. So each try is bracketed by a measure of the
-    # free cores, and only a try with the cores free both before and after counts.
+    # free cores: a try counts against processes only with the cores free before and after.
     tries: list[str] = []
     fair = 0
     for _ in range(3):
@@ -182,18 +182,18 @@ def test_cpu_bound_processes_beat_threads() -> None:
             tries.append(f"{before:.1f} cores free")
             time.sleep(2)
             continue
-        walls = {}
+        runs = {}
         for mode in ("threads", "processes"):
-            run = measure(cpu_job(mode=mode, pages=40, rounds=150, workers=2))
-            assert run.ok == 40
-            walls[mode] = run.wall
+            runs[mode] = measure(cpu_job(mode=mode, pages=40, rounds=150, workers=2))
+            assert runs[mode].ok == 40
+        walls = {mode: round(run.wall, 2) for mode, run in runs.items()}
+        threads_had = runs["threads"].cpu / runs["threads"].wall  # cores' worth of CPU
+        if 1.5 * walls["processes"] <= walls["threads"] and threads_had >= 0.8:
+            return  # and the threads had their core: their time was not stretched by others
         after = _free_cores()
         tries.append(f"{before:.1f}/{after:.1f} cores free: {walls}")
-        if after < 1.6:
-            continue
-        fair += 1
-        if 1.5 * walls["processes"] <= walls["threads"]:
-            return
+        if after >= 1.6:
+            fair += 1
     if not fair:
         pytest.skip("the machine is too busy to compare: " + "; ".join(tries))
     pytest.fail("processes were not 1.5x faster than threads: " + "; ".join(tries))
