@@ -80,7 +80,9 @@ def findings(result: Result) -> list[str]:
         others = [r for r in io.finished_rows if r.mode != "sequential" and r.done]
         ups = [s for s in (io.speedup(r) for r in others) if s is not None]
         if ups:
-            ideal = "" if io.delay_ms is None else f" (ideal {io.concurrency}×)"
+            # N x delay over ceil(N / c) x delay; unknown on real sites.
+            alone, together = io.ideal(io.baseline), io.ideal(others[0])
+            ideal = f" (ideal {alone / together:.1f}×)" if alone and together else ""
             lines.append(
                 f"I/O-bound: the concurrent modes were {min(ups):.1f}–{max(ups):.1f}× faster "
                 f"than sequential{ideal}. Waiting overlaps in threads, coroutines and "
@@ -132,17 +134,17 @@ def _starved(cpu: Section, gil: bool) -> list[str]:
 
 def print_result(result: Result, console: Console) -> None:
     """Every section's table, then the findings."""
-    console.print(f"fetchpool bench on {result.machine.label()}")
+    console.print(f"fetchpool bench on {result.machine.label()}", soft_wrap=True)
     for section in result.sections:
         if section.finished_rows:
             console.print()
-            console.print(describe(section))
+            console.print(describe(section), soft_wrap=True)
             console.print(table(section))
     notes = findings(result)
     if notes:
         console.print()
         for line in notes:
-            console.print(line)
+            console.print(line, soft_wrap=True)
     if result.interrupted:
         console.print()
         console.print("Interrupted: the rows above are the runs that finished.")
