@@ -55,12 +55,12 @@ def fault_cases(site: TestSite, other: TestSite, key: str) -> dict[str, Expect]:
 def check(rec: Record, want: Expect, *, alone: bool) -> None:
     _, _, kind, attempts = want
     assert (rec.status, rec.length, rec.error_kind, rec.attempts) == want, rec
-    budget = attempts * TIMEOUT + attempts * BACKOFF + (1.0 if "429" in rec.url else 0)
+    budget = attempts * TIMEOUT + attempts * BACKOFF + (1.0 if "/flaky/429/" in rec.url else 0)
     if alone:  # not so in sequential mode: other URLs go first while a retry waits
         assert rec.elapsed <= budget + SLACK, rec
     if kind == "timeout":  # it did wait the timeout, each time
         assert rec.elapsed >= attempts * TIMEOUT * 0.9, rec
-    if "429" in rec.url:
+    if "/flaky/429/" in rec.url:  # not "429" alone: the random key may hold it
         assert rec.elapsed >= 0.9, "Retry-After: 1 was honoured"
 
 
@@ -201,7 +201,6 @@ def test_memory_stays_bounded_on_a_gzip_bomb_and_a_huge_body(
             site.url("/fault/huge"),
         ],
         clean_env,
-        tmp_path,
     )
     assert code == 0
     assert out.count('"too-large: body over 200000000 bytes"') == 2, out

@@ -38,7 +38,7 @@ MODES: Final[tuple[str, ...]] = (
     "curl",
     "processes",
 )
-DEFAULT_MODE: Final = "async"
+DEFAULT_MODE: Final = "curl"
 DEFAULT_CONCURRENCY: Final = 32
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_REDIRECTS: Final = 10
