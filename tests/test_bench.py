@@ -28,6 +28,7 @@ from fetchpool.bench.usage import Usage
 from fetchpool.cli import main
 from fetchpool.engines._start import usable_cores
 from fetchpool.site import TestSite
+from procs import alive, descendants
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -216,7 +217,7 @@ def test_ctrl_c_prints_the_rows_finished_so_far(
     assert "threadpool" in progress[-1], progress
     # Sequential takes 6 s: wait until its run has started, then interrupt it.
     deadline = time.monotonic() + 20
-    while not (runners := _descendants(proc.pid)) and time.monotonic() < deadline:
+    while not (runners := descendants(proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
@@ -228,7 +229,7 @@ def test_ctrl_c_prints_the_rows_finished_so_far(
     saved = json.loads(doc.read_text())
     assert saved["interrupted"] is True
     assert [r["mode"] for r in saved["io"]["rows"]] == ["async", "threadpool"]
-    assert runners and not any(_alive(p) for p in runners), "the sequential run lives on"
+    assert runners and not any(alive(p) for p in runners), "the sequential run lives on"
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -248,39 +249,17 @@ def test_a_killed_bench_takes_its_runs_and_their_workers_with_it(
     )
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(_descendants(proc.pid)) < 4:
+        while time.monotonic() < deadline and len(descendants(proc.pid)) < 4:
             time.sleep(0.05)
-        started = _descendants(proc.pid)
+        started = descendants(proc.pid)
         assert len(started) >= 4, started  # runner, fork server, resource tracker, workers
     finally:
         proc.kill()
         proc.wait()
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(_alive(p) for p in started):
+    while time.monotonic() < deadline and any(alive(p) for p in started):
         time.sleep(0.05)
-    assert not any(_alive(p) for p in started), "processes outlived the bench"
-
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
+    assert not any(alive(p) for p in started), "processes outlived the bench"
 
 
 def test_bench_on_your_own_urls(site: TestSite, tmp_path: Path) -> None:

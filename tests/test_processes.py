@@ -20,32 +20,9 @@ from fetchpool import Config, UsageError, fetch
 from fetchpool.body import BodySink, no_sink
 from fetchpool.engines.processes import usable_cores, worker_configs
 from fetchpool.site import TestSite
+from procs import alive, descendants
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process ``pid`` started, and theirs: the fork server, the workers it forked,
-    multiprocessing's resource tracker."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")  # a zombie has exited; only its parent's wait is missing
 
 
 def _wait_until(condition: object, seconds: float) -> bool:
@@ -121,7 +98,7 @@ def test_ctrl_c_to_the_process_group_ends_every_worker(
     )
     try:
         assert _wait_until(lambda: target.exists() and target.stat().st_size > 0, 30)
-        started = _descendants(proc.pid)
+        started = descendants(proc.pid)
         assert len(started) > min(usable_cores(), 10)  # a worker per core, and helpers
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         _, err = proc.communicate(timeout=20)
@@ -133,7 +110,7 @@ def test_ctrl_c_to_the_process_group_ends_every_worker(
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     assert 0 < len(rows) < 300 and len({r["url"] for r in rows}) == len(rows)
     assert all(r["status"] == 200 for r in rows)
-    assert _wait_until(lambda: not any(_alive(p) for p in started), 10), "a process outlived Ctrl-C"
+    assert _wait_until(lambda: not any(alive(p) for p in started), 10), "a process outlived Ctrl-C"
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -152,14 +129,14 @@ def test_workers_exit_when_the_parent_is_killed(
     try:
         # The fork server, the resource tracker and a worker per core.
         helpers = 2 + min(usable_cores(), 10)
-        assert _wait_until(lambda: len(_descendants(proc.pid)) >= helpers, 30)
+        assert _wait_until(lambda: len(descendants(proc.pid)) >= helpers, 30)
         time.sleep(0.5)  # their first URLs are in flight now (2 s each)
-        started = _descendants(proc.pid)
+        started = descendants(proc.pid)
     finally:
         proc.kill()
         proc.wait()
     # Their pipe from the parent ends; they stop at once rather than finish their URLs.
-    assert _wait_until(lambda: not any(_alive(p) for p in started), 5), "orphaned processes"
+    assert _wait_until(lambda: not any(alive(p) for p in started), 5), "orphaned processes"
 
 
 def test_workers_that_cannot_start_end_the_run_with_a_hint(
