@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fetchpool import Config, Record, UsageError
@@ -103,6 +103,26 @@ def test_host_key_fills_in_the_port_and_ignores_case() -> None:
     assert host_key("http://example.com:8080/") == "example.com:8080"
     assert host_key("http://[::1]:9/") == "[::1]:9"
     assert host_key("HTTP://example.com./") == "example.com:80"
+
+
+_URLS_TO_KEY = st.tuples(
+    st.sampled_from(["http://", "https://", "HTTPS://", "hTTp://", "ftp://", "http:/", ""]),
+    st.sampled_from(["", "user@", "u:p@"]),
+    st.text(alphabet="aZx09.-é%[]:", max_size=12),
+    st.sampled_from(["", ":", ":0", ":80", ":8080", ":65535", ":65536", ":99999", ":00443", ":x"]),
+    st.sampled_from(["", "/", "/p?q", "?q", "#f", "/a b", "\\"]),
+).map("".join)
+
+
+@given(_URLS_TO_KEY)
+def test_host_key_fast_path_agrees_with_urlsplit(url: str) -> None:
+    from fetchpool.engines._limits import _host_key_parsed
+
+    try:
+        expected = _host_key_parsed(url)
+    except ValueError:  # urlsplit refuses it; so does check_url, before any key is asked
+        assume(False)
+    assert host_key(url) == expected
 
 
 def test_spacing_spaces_starts_and_saves_nothing_up() -> None:

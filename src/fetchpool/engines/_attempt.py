@@ -19,11 +19,14 @@ from ..records import ERROR_KINDS
 __all__ = ["AsyncGet", "BlockingGet", "FakeFetcher", "Outcome", "safe_get"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What one request gave: a response (``status`` set) or an error (``kind`` set).
     A redirect (301, 302, 303, 307, 308 with a Location) has ``location`` set instead of
-    a body length: the scheduler decides whether and when to follow it."""
+    a body length: the scheduler decides whether and when to follow it.
+
+    Treat it as read-only. It is not frozen only because one is made for every request,
+    and a frozen dataclass takes five times as long to make."""
 
     status: int | None = None
     length: int | None = None

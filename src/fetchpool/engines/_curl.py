@@ -8,8 +8,8 @@ decoded here, in bounded steps (``_decode.Decoder``: libcurl's own decoding stay
 ``max_bytes`` counts decoded bytes and stops a gzip bomb early; it goes to
 ``config.body_sink`` like in the other fetchers. libcurl does the network work in C;
 Python touches each transfer a few times: to start it (:meth:`Transfer.start`), once per
-header line (kept, read only when the body begins), once per body chunk, and once when it
-ends (:meth:`Transfer.outcome`).
+body chunk, and once when it ends (:meth:`Transfer.outcome`); header lines are only
+appended to a list as they come (a C call, no Python frame) and read when the body begins.
 """
 
 from __future__ import annotations
@@ -141,9 +141,9 @@ class Transfer:
     """One reusable easy handle, and the attempt it is making for a :class:`Job`.
 
     The handle keeps its connection-independent options for its whole life; starting an
-    attempt sets the URL, the time allowed (and the proxy, when the environment names one).
-    The header lines of the response are only kept as they come; they are read once, when
-    the body begins or the transfer ends.
+    attempt sets the URL, the time allowed when it changed (and the proxy, when the
+    environment names one). The header lines of the response are only kept as they come;
+    they are read once, when the body begins or the transfer ends.
     """
 
     __slots__ = (
@@ -157,6 +157,7 @@ class Transfer:
         "_proxy",
         "_sink",
         "_started",
+        "_timeout_ms",
         "content_type",
         "handle",
         "interrupted",
@@ -178,6 +179,8 @@ class Transfer:
         self._connect_ms = None if ct is None else max(1, int(ct * 1000 + 0.5))
         self.job: Job | None = None
         self.timeout = 0.0
+        self._timeout_ms = -1  # TIMEOUT_MS as last set on the handle
+        self._lines: list[bytes] = []  # header lines as libcurl hands them over
         self._reset()
         h = self.handle = pycurl.Curl()
         h.setopt(pycurl.NOSIGNAL, 1)
@@ -187,13 +190,13 @@ class Transfer:
         h.setopt(pycurl.NOPROXY, "")  # and so does no_proxy: libcurl reads no environment
         h.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # decoded here, in bounded steps
         h.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in request_headers(config).items()])
-        h.setopt(pycurl.HEADERFUNCTION, self._header)
+        h.setopt(pycurl.HEADERFUNCTION, self._lines.append)
         h.setopt(pycurl.WRITEFUNCTION, self._write)
         for option, value in ca_options:
             h.setopt(option, value)
 
     def _reset(self) -> None:
-        self._lines: list[bytes] = []
+        self._lines.clear()
         self._started = False  # the body began: headers read, sink opened
         self._decoder: Decoder | None = None  # None: identity, no decoding needed
         self._sink: OpenedSink | None = None
@@ -215,7 +218,9 @@ class Transfer:
         h = self.handle
         h.setopt(pycurl.URL, url)
         total_ms = max(1, int(job.time_left * 1000 + 0.5))
-        h.setopt(pycurl.TIMEOUT_MS, total_ms)
+        if total_ms != self._timeout_ms:  # mostly the whole --timeout, as last time
+            h.setopt(pycurl.TIMEOUT_MS, total_ms)
+            self._timeout_ms = total_ms
         if self._connect_ms is not None:
             h.setopt(pycurl.CONNECTTIMEOUT_MS, min(self._connect_ms, total_ms))
         if self._proxies is not None:
@@ -226,15 +231,11 @@ class Transfer:
 
     # -- callbacks (libcurl calls them from inside perform / socket_action) ----------------
 
-    def _header(self, line: bytes) -> None:
-        if line[:5] == b"HTTP/":  # a new response (after a 100 Continue or a proxy's CONNECT)
-            self._lines = [line]
-        else:
-            self._lines.append(line)
-
     def _read_headers(self) -> None:
-        lines = self._lines
-        if lines:
+        raw = b"".join(self._lines)
+        # Only the last response's head counts (after a 100 Continue or a proxy's CONNECT).
+        lines = raw[raw.rfind(b"\nHTTP/") + 1 :].split(b"\n")
+        if raw:
             parts = lines[0].split(None, 2)
             if len(parts) >= 2 and parts[1].isdigit():
                 self.status = int(parts[1])
@@ -254,8 +255,9 @@ class Transfer:
                 self.retry_after = value.strip().decode("latin-1")
         if self.location is not None and self.status not in REDIRECT_STATUSES:
             self.location = None  # a Location on any other status is not a redirect
-        decoder = Decoder(encoding)
-        self._decoder = None if decoder.identity else decoder
+        if encoding is not None:
+            decoder = Decoder(encoding)
+            self._decoder = None if decoder.identity else decoder
 
     def _begin_body(self) -> None:
         self._started = True
@@ -273,8 +275,15 @@ class Transfer:
                 self.length += len(data)
                 return 0 if self.length > _DRAIN_AT_MOST else None
             decoder, sink, cap = self._decoder, self._sink, self._cap
-            pieces = (data,) if decoder is None else decoder.feed(data)
-            for piece in pieces:
+            if decoder is None:  # the common case, kept short: this runs for every chunk
+                length = self.length = self.length + len(data)
+                if length > cap >= 0:
+                    self._fail = Outcome.failed("too-large", f"body over {cap} bytes")
+                    return 0
+                if sink is not None:
+                    sink.write(data)
+                return None
+            for piece in decoder.feed(data):
                 length = self.length = self.length + len(piece)
                 if length > cap >= 0:
                     self._fail = Outcome.failed("too-large", f"body over {cap} bytes")

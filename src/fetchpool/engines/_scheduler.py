@@ -149,12 +149,9 @@ class Scheduler:
         cfg = self._cfg
         self._in_flight -= 1
         host = self._hosts[job.host]
-        asked = server_wait(outcome, self._wall(), cfg.max_wait)
-        if asked is None:
-            wait = backoff(job.attempt, cfg.backoff, cfg.max_wait, self._rand())
-        else:
-            wait = asked
-        host.finish(throttled=outcome.status == THROTTLE_STATUS, pause=wait, now=now)
+        throttled = outcome.status == THROTTLE_STATUS
+        wait = self._wait(job, outcome) if throttled else 0.0
+        host.finish(throttled=throttled, pause=wait, now=now)
         self._forget_if_idle(job.host, now)
         job.time_left -= now - job.started
         if outcome.location is not None:
@@ -173,6 +170,8 @@ class Scheduler:
             if outcome.body is not None:
                 outcome.body.discard()  # this response is not the URL's answer
             job.hop = False
+            if not throttled:
+                wait = self._wait(job, outcome)
             heapq.heappush(self._delayed, (now + wait, next(self._seq), job))
             self._held += 1
             return None
@@ -180,6 +179,16 @@ class Scheduler:
         return record if outcome.body is None else outcome.body.done(record)
 
     # -- inside ------------------------------------------------------------------
+
+    def _wait(self, job: Job, outcome: Outcome) -> float:
+        """How long the host (after a 429) or the URL (before a retry) waits: what the
+        server's Retry-After asks, else the backoff for this attempt. Asked only when
+        needed: most answers are neither."""
+        cfg = self._cfg
+        asked = server_wait(outcome, self._wall(), cfg.max_wait)
+        if asked is None:
+            return backoff(job.attempt, cfg.backoff, cfg.max_wait, self._rand())
+        return asked
 
     def _intake(self) -> Record | None:
         """Read URLs until the look-ahead is full; an invalid one is returned at once."""

@@ -34,6 +34,7 @@ def _fast_line(r: Record) -> str:
     # The same text as generic_line, three times faster: this runs once per URL.
     # (json writes ints and floats with repr; encode_basestring is json's own string escaper.)
     s, n, e, f, t, p = r.status, r.length, r.error, r.final_url, r.content_type, r.path
+    title, sha, links = r.title, r.sha256, r.links
     return (
         f'{{"url": {encode_basestring(r.url)}, "status": {"null" if s is None else int(s)}, '
         f'"length": {"null" if n is None else int(n)}, "elapsed": {round(r.elapsed, 6)!r}, '
@@ -41,7 +42,10 @@ def _fast_line(r: Record) -> str:
         f'"final_url": {"null" if f is None else encode_basestring(f)}, '
         f'"content_type": {"null" if t is None else encode_basestring(t)}, '
         f'"attempts": {int(r.attempts)}, '
-        f'"path": {"null" if p is None else encode_basestring(p)}}}\n'
+        f'"path": {"null" if p is None else encode_basestring(p)}, '
+        f'"title": {"null" if title is None else encode_basestring(title)}, '
+        f'"sha256": {"null" if sha is None else encode_basestring(sha)}, '
+        f'"links": {"null" if links is None else int(links)}}}\n'
     )
 
 
@@ -55,6 +59,9 @@ _FAST_FIELDS = (
     "content_type",
     "attempts",
     "path",
+    "title",
+    "sha256",
+    "links",
 )
 
 #: One record as one JSON line (with the newline). The hand-written form serves the
