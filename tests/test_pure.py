@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from fetchpool import ERROR_KINDS, Config, Record, UsageError
 from fetchpool.config import USER_AGENT, parse_header
 from fetchpool.engines._policy import invalid_record, redirect_target
-from fetchpool.records import FIELDS, error_record
+from fetchpool.records import FIELDS, error_record, response_record
 from fetchpool.sources import check_url, url_lines
 from fetchpool.stats import Stats
 
@@ -141,3 +141,33 @@ def test_stats_counts_classes_and_errors() -> None:
     assert (stats.done, stats.ok, stats.failed, stats.bytes) == (3, 1, 2, 13)
     text = stats.summary(1.5)
     assert "3 URLs" in text and "2xx 1" in text and "4xx 1" in text and "timeout 1" in text
+
+
+@given(
+    url=st.text(),
+    status=st.none() | st.integers(100, 599),
+    length=st.none() | st.integers(0, 10**12),
+    elapsed=st.floats(0, 1e6),
+    final_url=st.text(),
+    content_type=st.none() | st.text(),
+    attempts=st.integers(0, 100),
+)
+def test_response_record_is_the_dataclass_record(
+    url: str,
+    status: int | None,
+    length: int | None,
+    elapsed: float,
+    final_url: str,
+    content_type: str | None,
+    attempts: int,
+) -> None:
+    made = response_record(url, status, length, elapsed, final_url, content_type, attempts)
+    expected = Record(
+        url=url, status=status, length=length, elapsed=elapsed, final_url=final_url,
+        content_type=content_type, attempts=attempts,
+    )  # fmt: skip
+    # Field by field (every field set: a new one must be set there too), then as a whole.
+    assert [getattr(made, f) for f in FIELDS] == [getattr(expected, f) for f in FIELDS]
+    assert made == expected and hash(made) == hash(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.status = 1  # type: ignore[misc]

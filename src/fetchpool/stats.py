@@ -9,6 +9,9 @@ from .records import Record
 
 __all__ = ["Stats"]
 
+#: "0xx" ... "9xx", made once: this runs for every record.
+_CLASSES = tuple(f"{i}xx" for i in range(10))
+
 
 @dataclass
 class Stats:
@@ -28,7 +31,9 @@ class Stats:
             self.by_error[record.error.split(":", 1)[0]] += 1
         else:
             status = record.status or 0
-            self.by_class[f"{status // 100}xx"] += 1
+            self.by_class[
+                _CLASSES[status // 100] if 0 <= status < 1000 else f"{status // 100}xx"
+            ] += 1
             if status < 400:
                 self.ok += 1
             else:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..config import Config
-from ..records import Record, error_record
+from ..records import Record, error_record, response_record
 from ._attempt import Outcome
 from ._limits import HostState, Spacing, host_key
 from ._policy import invalid_record, redirect_target
@@ -254,12 +254,7 @@ def _record(job: Job, outcome: Outcome, now: float) -> Record:
         return error_record(
             job.url, outcome.kind, outcome.detail, elapsed=elapsed, attempts=job.attempt
         )
-    return Record(
-        url=job.url,
-        status=outcome.status,
-        length=outcome.length,
-        elapsed=elapsed,
-        final_url=job.target,
-        content_type=outcome.content_type,
-        attempts=job.attempt,
-    )
+    return response_record(
+        job.url, outcome.status, outcome.length, elapsed, job.target, outcome.content_type,
+        job.attempt,
+    )  # fmt: skip
