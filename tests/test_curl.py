@@ -324,3 +324,53 @@ def test_ssl_cert_file_is_trusted_in_every_mode(
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout)
     assert (row["status"], row["length"], row["error"]) == (200, len(b"secure page\n"), None), row
+
+
+# -- reading the response head --------------------------------------------------------------
+
+
+def _head(*lines: bytes) -> _curl.Transfer:
+    from fetchpool.proxies import Proxies
+
+    transfer = _curl.Transfer(Config(), Proxies(), [])
+    transfer._lines.extend(lines)  # as libcurl hands them over, one list.append per line
+    transfer._read_headers()
+    return transfer
+
+
+def test_the_head_read_is_the_last_response_and_the_last_of_each_header() -> None:
+    t = _head(
+        b"HTTP/1.1 100 Continue\r\n",
+        b"Location: /not-this\r\n",
+        b"\r\n",
+        b"HTTP/1.1 301 Moved Permanently\r\n",
+        b"content-TYPE: text/plain\r\n",
+        b"Content-Type :  text/HTML; charset=UTF-8 \r\n",  # a space before the colon, case kept
+        b"X-Location: /no\r\n",
+        b"LOCATION: /there?q=%41\r\n",
+        b"Retry-After: 7\r\n",
+        b"\r\n",
+    )
+    assert t.status == 301
+    assert t.content_type == "text/HTML; charset=UTF-8"
+    assert t.location == "/there?q=%41"
+    assert t.retry_after == "7"
+    assert t._decoder is None
+
+
+def test_the_head_read_ignores_a_location_without_a_redirect_and_knows_gzip() -> None:
+    t = _head(
+        b"HTTP/2 200\r\n",
+        b"location: /x\r\n",
+        b"Content-Encoding: gzip\r\n",
+        b"Content-Length: 10\r\n",
+        b"\r\n",
+    )
+    assert (t.status, t.location, t.content_type, t.retry_after) == (200, None, None, None)
+    assert t._decoder is not None
+
+
+def test_the_head_read_survives_a_status_line_alone_or_garbage() -> None:
+    assert _head(b"HTTP/1.0 204 No Content\r\n").status == 204
+    t = _head(b"HTTP/1.1 abc\r\n", b"Content-Type: a\r\n")
+    assert (t.status, t.content_type) == (0, "a")
