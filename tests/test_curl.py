@@ -167,7 +167,7 @@ def test_ascii_url() -> None:
 
 _SCHEMES = st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "http:/"])
 _HOSTS = st.sampled_from(
-    ["a", "127.0.0.1", "h-1.example", "a..b", "-a", "[::1]", "é.x", "", "a b", "a" * 250 + ".com"]
+    ["a", "127.0.0.1", "h-1.Example", "a..b", "-a", "[::1]", "é.x", "", "a b", "a" * 250 + ".com"]
 )
 _PORTS = st.sampled_from(["", ":80", ":0", ":00", ":65535", ":65536", ":99999", ":", ":8a"])
 _URLISH = st.text(alphabet="hHtTpPsS:/.-_[]@?#%01239aZé \t\\\x7f", max_size=20)
@@ -374,3 +374,16 @@ def test_the_head_read_survives_a_status_line_alone_or_garbage() -> None:
     assert _head(b"HTTP/1.0 204 No Content\r\n").status == 204
     t = _head(b"HTTP/1.1 abc\r\n", b"Content-Type: a\r\n")
     assert (t.status, t.content_type) == (0, "a")
+
+
+@settings(max_examples=500)
+@given(_SCHEMES, _HOSTS, _PORTS, st.sampled_from(["", "/", "?", "#", "\\"]), _URLISH)
+def test_admit_is_the_url_check_then_the_host_key(
+    scheme: str, host: str, port: str, sep: str, rest: str
+) -> None:
+    from fetchpool.engines._limits import host_key
+    from fetchpool.engines._policy import admit, invalid_record
+
+    url = scheme + host + port + sep + rest
+    bad = invalid_record(url)
+    assert admit(url) == (host_key(url) if bad is None else bad)

@@ -17,15 +17,16 @@ from urllib.parse import urlsplit
 
 from .errors import SourceError
 
-__all__ = ["check_url", "open_sources", "url_lines"]
+__all__ = ["PLAIN_URL", "check_url", "open_sources", "url_lines"]
 
 _SCHEMES = ("http", "https")
 _BAD_HOST_CHARS = frozenset(' \t\r\n<>"{}|\\^`%')
 
 
-# The common case, accepted without taking the URL apart: http(s)://host[:port][/...] with a
-# plain DNS name or IPv4 host and printable ASCII after it. Everything else gets the full check.
-_PLAIN = re.compile(
+#: The common case, accepted without taking the URL apart: http(s)://host[:port][/...] with a
+#: plain DNS name or IPv4 host (group 1) and printable ASCII after it; group 2 is the port.
+#: Everything else gets the full check.
+PLAIN_URL = re.compile(
     r"[hH][tT][tT][pP][sS]?://"
     r"([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)"
     r"(?::([0-9]{1,5}))?(?:[/?#][!-~]*)?"
@@ -34,7 +35,7 @@ _PLAIN = re.compile(
 
 def check_url(url: str) -> str | None:
     """Why ``url`` cannot be fetched, or None when it can. Pure; no I/O."""
-    plain = _PLAIN.fullmatch(url)
+    plain = PLAIN_URL.fullmatch(url)
     if (
         plain is not None
         and len(plain[1]) <= 253

@@ -35,7 +35,7 @@ from ..config import Config
 from ..records import Record, error_record, response_record
 from ._attempt import Outcome
 from ._limits import HostState, Spacing, host_key
-from ._policy import invalid_record, redirect_target
+from ._policy import admit, redirect_target
 from ._retry import THROTTLE_STATUS, backoff, retryable, server_wait
 
 __all__ = ["FORGET_AFTER", "Job", "Scheduler", "Wait"]
@@ -197,10 +197,10 @@ class Scheduler:
             if url is None:
                 self._exhausted = True
                 break
-            bad = invalid_record(url)
-            if bad is not None:
-                return bad
-            self._queue(Job(url=url, target=url, host=host_key(url), seen={url}), front=False)
+            key = admit(url)
+            if not isinstance(key, str):
+                return key  # the invalid-url record
+            self._queue(Job(url=url, target=url, host=key, seen={url}), front=False)
         return None
 
     def _queue(self, job: Job, *, front: bool) -> None:
