@@ -241,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
         "--host-rate and --lookahead are split between them (default: one per usable core)",
     )
+    f.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="fetch on a Dask cluster: a scheduler's address (tcp://host:8786) or local:N "
+        "(N worker processes here); -m names the engine each worker runs, and -c, "
+        "--per-host (at least 1 each), --rate, --host-rate and --lookahead are split between "
+        "the cluster's worker threads (needs fetchpool[dask])",
+    )
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
     s = sub.add_parser(
@@ -469,6 +478,7 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         lookahead=args.lookahead,
         extract=parse_extract(args.extract),
         processes=args.processes,
+        cluster=args.cluster,
     )
     proxies_from_env()  # a proxy setting fetchpool cannot use fails before anything is read
     # An unknown extension or an output that must not be clobbered fails before anything is read.
