@@ -45,12 +45,13 @@ from .processes import worker_configs
 if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster
 
-__all__ = ["BATCHES_PER_THREAD", "BATCH_SIZE", "fetch_batch", "run"]
+__all__ = ["BATCHES_PER_THREAD", "BATCH_ROUNDS", "fetch_batch", "run"]
 
-#: URLs in one task: many times a worker's share of ``concurrency``, so that the last
-#: requests of a batch, with fewer in flight, are a small part of it (measured in
-#: BENCHMARKS.md), and few enough that a batch run again after a worker died costs little.
-BATCH_SIZE = 500
+#: URLs in one task, in units of a task's share of ``concurrency``: many, so that a task's
+#: start and its last requests (fewer in flight) are a small part of it (measured in
+#: BENCHMARKS.md); not more, since a batch's records come back only when it ends, and a
+#: batch is fetched again after its worker died.
+BATCH_ROUNDS = 64
 #: Batches in flight per worker thread: one running, one queued to start the moment it ends.
 BATCHES_PER_THREAD = 2
 #: Seconds to reach a scheduler, and for it to have a worker.
@@ -58,21 +59,30 @@ CONNECT_TIMEOUT = 20.0
 #: Tasks that fail (not a killed worker) before any batch succeeds: the workers cannot run
 #: fetchpool at all, and going on would turn every URL into an error record.
 _MAX_BARREN_FAILURES = 3
+_CLOSING = frozenset({"closing", "closed", "closing_gracefully", "failed"})
 _MISSING = "--cluster needs Dask: pip install 'fetchpool[dask]'"
 
 
 def fetch_batch(urls: list[str], config: dict[str, Any]) -> list[Packed]:
     """On a Dask worker: fetch one batch through the normal path; its records, packed.
     ``config``: keyword arguments for Config."""
+    from distributed import get_worker
+
     from . import run as run_engine
 
+    worker = get_worker()
     cfg = Config(**config)
     check: Callable[[], None] | None = getattr(cfg.body_sink, "check", None)
     packed = []
-    for record in run_engine(urls, cfg):
-        if check is not None:
-            check()  # a body lost: fail the task, so this record is never written
-        packed.append(pack(record))
+    with contextlib.closing(run_engine(urls, cfg)) as records:
+        for record in records:
+            if check is not None:
+                check()  # a body lost: fail the task, so this record is never written
+            if worker.status.name in _CLOSING:
+                # Dask cannot stop a running task; without this, a worker closing (the run
+                # was interrupted) would wait for the whole batch before it exits.
+                raise RuntimeError("the Dask worker is closing")
+            packed.append(pack(record))
     return packed
 
 
@@ -86,11 +96,12 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     try:
         threads = sum(client.nthreads().values())
         kwargs = worker_configs(config, threads, mode=config.mode)[-1]  # the smallest share
+        size = BATCH_ROUNDS * kwargs["concurrency"]
         source = iter(urls)
         pending = distributed.as_completed()
 
         def submit() -> bool:
-            batch = list(islice(source, BATCH_SIZE))
+            batch = list(islice(source, size))
             if batch:
                 future = client.submit(fetch_batch, batch, kwargs, pure=False)
                 futures[future] = batch
@@ -170,8 +181,9 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
     """A client of the cluster ``address`` names, once it has a worker; and the cluster it
     started, for ``local:N``."""
     workers = parse_cluster(address)
-    # distributed logs each worker's start and stop at INFO on stderr, under the progress bar.
-    logging.getLogger("distributed").setLevel(logging.WARNING)
+    # distributed logs each worker's start and stop, and warns of the interrupted tasks and
+    # the workers it ends, on stderr under the progress bar; its errors still show.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
     try:
         if isinstance(workers, int):
@@ -180,9 +192,10 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                silence_logs=logging.WARNING,
+                silence_logs=logging.ERROR,
             )
             client = distributed.Client(cluster)
+            client.register_plugin(_ignore_sigint(distributed), name="fetchpool-ignore-sigint")
         else:
             client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
@@ -192,6 +205,22 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
         why = re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
         raise UsageError(f"cannot use the Dask cluster {address}: {why}") from None
     return client, cluster
+
+
+def _ignore_sigint(distributed: Any) -> Any:
+    """A plugin that makes a worker of a ``local:N`` cluster ignore SIGINT: Ctrl-C reaches
+    the whole process group, and only the client decides what it means (it writes what
+    finished, then ends the workers); the workers would otherwise die with tracebacks."""
+
+    class IgnoreSigint(distributed.WorkerPlugin):  # type: ignore[misc]
+        def setup(self, worker: Any) -> None:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()
 
 
 def _close(
