@@ -54,8 +54,10 @@ __all__ = ["BATCHES_PER_THREAD", "BATCH_ROUNDS", "fetch_batch", "run"]
 BATCH_ROUNDS = 64
 #: Batches in flight per worker thread: one running, one queued to start the moment it ends.
 BATCHES_PER_THREAD = 2
-#: Seconds to reach a scheduler, and for it to have a worker.
-CONNECT_TIMEOUT = 20.0
+#: Seconds to reach a scheduler.
+CONNECT_TIMEOUT = 10.0
+#: Seconds for a cluster to have a worker (one being deployed may still start them).
+WORKERS_TIMEOUT = 60.0
 #: Tasks that fail (not a killed worker) before any batch succeeds: the workers cannot run
 #: fetchpool at all, and going on would turn every URL into an error record.
 _MAX_BARREN_FAILURES = 3
@@ -198,7 +200,7 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
             client.register_plugin(_ignore_sigint(distributed), name="fetchpool-ignore-sigint")
         else:
             client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
-        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()

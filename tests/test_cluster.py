@@ -1,0 +1,275 @@
+"""--cluster on a real local Dask cluster (local:2, two worker processes): exactly one record
+per URL in SQLite and JSON lines, when a worker is killed mid-run, and with --resume after
+the client was killed; no worker process outlives its run; the one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fetchpool import Config, UsageError, fetch
+from fetchpool.cli import main
+from fetchpool.engines import cluster
+from fetchpool.site import TestSite
+from procs import alive, descendants
+
+pytest.importorskip("distributed")
+pytestmark = pytest.mark.timeout(90)
+
+N = 5000
+#: With /delay/10/ pages, a run of about 3 s after the cluster starts, in batches of 512 URLs
+#: (64 rounds of the 8 each worker has in flight): a worker or the client can be killed mid-run.
+_SLOWER = ("--cluster", "local:2", "-c", "16", "--per-host", "16")
+needs_proc = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _listing(tmp_path: Path, site: TestSite, route: str) -> Path:
+    listing = tmp_path / "urls.txt"
+    listing.write_text("".join(site.url(f"{route}{i}") + "\n" for i in range(N)))
+    return listing
+
+
+def _urls(target: Path) -> Counter[str]:
+    """How many times the output records each URL."""
+    if target.suffix == ".sqlite":
+        with sqlite3.connect(target) as db:
+            return Counter(url for (url,) in db.execute("SELECT url FROM results"))
+    lines = target.read_text().splitlines()
+    return Counter(json.loads(line)["url"] for line in lines)
+
+
+def _rows(target: Path) -> int:
+    try:
+        if target.suffix == ".sqlite":
+            with sqlite3.connect(target) as db:
+                return int(db.execute("SELECT count(*) FROM results").fetchone()[0])
+        return target.read_text().count("\n")
+    except (OSError, sqlite3.Error):
+        return 0
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _dask_workers(pid: int) -> list[int]:
+    """The Dask worker processes a local cluster's client started (multiprocessing spawns
+    them; its resource tracker is the other child)."""
+    return [p for p in descendants(pid) if "spawn_main" in _cmdline(p)]
+
+
+def _fetchpool(*args: str) -> list[str]:
+    return [sys.executable, "-m", "fetchpool", "fetch", *args]
+
+
+def _exactly_once(target: Path, listing: Path) -> None:
+    seen = _urls(target)
+    assert sum(seen.values()) == N, f"{sum(seen.values())} records for {N} URLs"
+    assert set(seen) == set(listing.read_text().split())
+    assert max(seen.values()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["sqlite", "jsonl"])
+def test_local_cluster_writes_one_record_per_url(
+    fmt: str, tmp_path: Path, site: TestSite, clean_env: dict[str, str]
+) -> None:
+    listing = _listing(tmp_path, site, "/page/")
+    target = tmp_path / f"out.{fmt}"
+    proc = subprocess.run(
+        _fetchpool("--cluster", "local:2", "-o", str(target), str(listing)),
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    _exactly_once(target, listing)
+    # The summary is the usual one, and distributed says nothing more on stderr.
+    assert proc.stderr.splitlines() == [
+        proc.stderr.splitlines()[0],
+        f"status: 2xx {N}",
+    ]
+    assert f"{N} ok, 0 failed" in proc.stderr
+
+
+@needs_proc
+def test_a_worker_killed_mid_run_costs_no_record(
+    tmp_path: Path, site: TestSite, clean_env: dict[str, str]
+) -> None:
+    listing = _listing(tmp_path, site, "/delay/10/")
+    target = tmp_path / "out.sqlite"
+    proc = subprocess.Popen(
+        _fetchpool("-q", *_SLOWER, "-o", str(target), str(listing)),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env,
+    )
+    try:
+        # Mid-run: the first batches are written, and each worker is busy with another.
+        assert _wait_until(lambda: _rows(target) > 0, 40), "no record came back"
+        workers = _dask_workers(proc.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        done = _rows(target)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert done < N, "the run ended before the worker was killed"
+    _exactly_once(target, listing)
+    with sqlite3.connect(target) as db:
+        errors = db.execute("SELECT count(*) FROM results WHERE status IS NOT 200").fetchone()
+    assert errors == (0,), "the killed worker's batch was not fetched again"
+
+
+@needs_proc
+def test_resume_after_the_client_was_killed(
+    tmp_path: Path, site: TestSite, clean_env: dict[str, str]
+) -> None:
+    listing = _listing(tmp_path, site, "/delay/10/")
+    target = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        _fetchpool("-q", *_SLOWER, "-o", str(target), str(listing)),
+        stderr=subprocess.DEVNULL,
+        env=clean_env,
+    )
+    try:
+        assert _wait_until(lambda: _rows(target) > 0, 40), "no record came back"
+        started = descendants(proc.pid)
+        assert len(_dask_workers(proc.pid)) == 2
+    finally:
+        proc.kill()
+        proc.wait()
+    done = _rows(target)
+    assert 0 < done < N
+    # The workers see their nanny (the client) go and exit at once.
+    assert _wait_until(lambda: not any(alive(p) for p in started), 10), "orphaned workers"
+    resumed = subprocess.run(
+        _fetchpool(*_SLOWER, "--resume", "-o", str(target), str(listing)),
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=60,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"already in {target}" in resumed.stderr
+    _exactly_once(target, listing)
+
+
+@needs_proc
+def test_ctrl_c_writes_what_finished_and_ends_the_workers(
+    tmp_path: Path, site: TestSite, clean_env: dict[str, str]
+) -> None:
+    listing = _listing(tmp_path, site, "/delay/10/")
+    target = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        _fetchpool(*_SLOWER, "-o", str(target), str(listing)),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env,
+        start_new_session=True,  # its own process group, as a shell gives a job
+    )
+    try:
+        assert _wait_until(lambda: _rows(target) > 0, 40), "no record came back"
+        started = descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "(interrupted)" in err
+    assert len(err.splitlines()) == 2, err  # the summary; nothing from the workers
+    seen = _urls(target)
+    assert 0 < len(seen) < N and max(seen.values()) == 1
+    assert _wait_until(lambda: not any(alive(p) for p in started), 10), "a process outlived Ctrl-C"
+
+
+def test_the_library_yields_one_record_per_url(site: TestSite) -> None:
+    urls = [site.url(f"/page/{i}") for i in range(300)]
+    records = list(fetch([*urls, urls[0]], cluster="local:2", concurrency=4, extract="title"))
+    assert sorted(r.url for r in records) == sorted(urls)
+    assert all(r.status == 200 and r.title for r in records)  # --extract runs on the workers
+
+
+def test_without_dask_the_cluster_is_a_one_line_usage_error(
+    site: TestSite, clean_env: dict[str, str]
+) -> None:
+    # distributed made unimportable, as when the dask extra is not installed.
+    code = (
+        "import sys; sys.modules['distributed'] = None; from fetchpool.cli import entry; "
+        f"sys.argv = ['fetchpool', 'fetch', '--cluster', 'local:2', {site.url('/page/1')!r}]; "
+        "entry()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=clean_env, timeout=30
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == "fetchpool: error: --cluster needs Dask: pip install 'fetchpool[dask]'\n"
+
+
+def test_help_does_not_import_dask(clean_env: dict[str, str]) -> None:
+    code = (
+        "import sys, contextlib, io; from fetchpool.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['fetch', '--help'])\n"
+        "assert not {'dask', 'distributed'} & set(sys.modules), 'dask imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["local:0", "local:", "local:x", "local:-1", "localhost:8786", "tcp://", "8786", "http://h:1"],
+)
+def test_bad_cluster_values_are_one_line_usage_errors(value: str, site: TestSite) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["fetch", "--cluster", value, site.url("/page/1")], stdout=out, stderr=err)
+    assert code == 2
+    assert err.getvalue().count("\n") == 1 and f"bad cluster {value!r}" in err.getvalue()
+    assert out.getvalue() == ""
+    with pytest.raises(UsageError, match="bad cluster"):
+        Config(cluster=value)
+
+
+def test_processes_mode_cannot_run_on_a_cluster(site: TestSite) -> None:
+    err = io.StringIO()
+    code = main(
+        ["fetch", "-m", "processes", "--cluster", "local:2", site.url("/page/1")], stderr=err
+    )
+    assert code == 2 and err.getvalue().count("\n") == 1 and "processes mode" in err.getvalue()
+
+
+def test_an_unreachable_scheduler_is_a_one_line_usage_error(
+    site: TestSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)  # Dask tries again until then
+    err = io.StringIO()
+    # Nothing listens on port 1; the connect is refused at once.
+    code = main(["fetch", "--cluster", "tcp://127.0.0.1:1", site.url("/page/1")], stderr=err)
+    assert code == 2 and err.getvalue().count("\n") == 1, err.getvalue()
+    assert "cannot use the Dask cluster tcp://127.0.0.1:1" in err.getvalue()
