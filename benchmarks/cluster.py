@@ -1,7 +1,7 @@
 """One process against a local Dask cluster: throughput of ``fetchpool fetch`` and of
 ``fetchpool fetch --cluster local:N`` on the same pages, and the batch size of the cluster.
 
-    .venv/bin/python benchmarks/cluster.py [-n 20000] [-r 3] [-c 64] [-w 2] [--rounds 64]
+    .venv/bin/python benchmarks/cluster.py [-n 20000] [-r 3] [-c 64] [-w 2] [--rounds R,...]
 
 The built-in site runs in a process of its own; fetchpool writes JSONL. Each repetition runs
 every variant once, in a rotating order (so drift in the machine's speed hits each alike);
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 from _served import BIN, clean_env, served, write_urls
+
+from fetchpool.engines.cluster import BATCH_ROUNDS
 
 # Runs the command with another BATCH_ROUNDS (the client alone reads it).
 _WITH_ROUNDS = (
@@ -46,7 +48,11 @@ def main() -> None:
     parser.add_argument("-r", type=int, default=3, help="repetitions (default: 3)")
     parser.add_argument("-c", type=int, default=64, help="-c and --per-host (default: 64)")
     parser.add_argument("-w", type=int, default=2, help="local workers (default: 2)")
-    parser.add_argument("--rounds", default="64", help="BATCH_ROUNDS to try (default: 64)")
+    parser.add_argument(
+        "--rounds",
+        default=str(BATCH_ROUNDS),
+        help=f"BATCH_ROUNDS to try, comma-separated (default: {BATCH_ROUNDS})",
+    )
     args = parser.parse_args()
     rounds = [int(r) for r in args.rounds.split(",")]
     with served() as base, tempfile.TemporaryDirectory() as tmpdir:

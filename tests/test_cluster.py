@@ -4,6 +4,7 @@ the client was killed; no worker process outlives its run; the one-line errors."
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,14 @@ from fetchpool import Config, UsageError, fetch
 from fetchpool.cli import main
 from fetchpool.engines import cluster
 from fetchpool.site import TestSite
-from procs import alive, descendants
+from procs import alive, ctrl_c, descendants
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.timeout(90)
 
 N = 5000
-#: With /delay/10/ pages, a run of about 3 s after the cluster starts, in batches of 512 URLs
-#: (64 rounds of the 8 each worker has in flight): a worker or the client can be killed mid-run.
+#: With /delay/10/ pages, a run of about 3 s after the cluster starts, in batches of 256 URLs
+#: (32 rounds of the 8 each worker has in flight): a worker or the client can be killed mid-run.
 _SLOWER = ("--cluster", "local:2", "-c", "16", "--per-host", "16")
 needs_proc = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 
@@ -85,6 +86,10 @@ def _fetchpool(*args: str) -> list[str]:
     return [sys.executable, "-m", "fetchpool", "fetch", *args]
 
 
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_fetchpool(*args), capture_output=True, text=True, env=env, timeout=60)
+
+
 def _exactly_once(target: Path, listing: Path) -> None:
     seen = _urls(target)
     assert sum(seen.values()) == N, f"{sum(seen.values())} records for {N} URLs"
@@ -98,13 +103,7 @@ def test_local_cluster_writes_one_record_per_url(
 ) -> None:
     listing = _listing(tmp_path, site, "/page/")
     target = tmp_path / f"out.{fmt}"
-    proc = subprocess.run(
-        _fetchpool("--cluster", "local:2", "-o", str(target), str(listing)),
-        capture_output=True,
-        text=True,
-        env=clean_env,
-        timeout=60,
-    )
+    proc = _run(clean_env, "--cluster", "local:2", "-o", str(target), str(listing))
     assert proc.returncode == 0, proc.stderr
     _exactly_once(target, listing)
     # The summary is the usual one, and distributed says nothing more on stderr.
@@ -115,29 +114,39 @@ def test_local_cluster_writes_one_record_per_url(
     assert f"{N} ok, 0 failed" in proc.stderr
 
 
+@contextlib.contextmanager
+def _mid_run(
+    tmp_path: Path, site: TestSite, env: dict[str, str], target: Path
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """A run of 5,000 slow URLs on local:2 in its own process group, once its first batch is
+    written (each worker busy with another); killed at the end if it still runs."""
+    listing = _listing(tmp_path, site, "/delay/10/")
+    proc = subprocess.Popen(
+        _fetchpool(*_SLOWER, "-o", str(target), str(listing)),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, as a shell gives a job
+    )
+    try:
+        assert _wait_until(lambda: _rows(target) > 0, 40), "no record came back"
+        assert len(_dask_workers(proc.pid)) == 2
+        yield proc, listing
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 @needs_proc
 def test_a_worker_killed_mid_run_costs_no_record(
     tmp_path: Path, site: TestSite, clean_env: dict[str, str]
 ) -> None:
-    listing = _listing(tmp_path, site, "/delay/10/")
     target = tmp_path / "out.sqlite"
-    proc = subprocess.Popen(
-        _fetchpool("-q", *_SLOWER, "-o", str(target), str(listing)),
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env,
-    )
-    try:
-        # Mid-run: the first batches are written, and each worker is busy with another.
-        assert _wait_until(lambda: _rows(target) > 0, 40), "no record came back"
-        workers = _dask_workers(proc.pid)
-        assert len(workers) == 2, workers
-        os.kill(workers[0], signal.SIGKILL)
+    with _mid_run(tmp_path, site, clean_env, target) as (proc, listing):
+        os.kill(_dask_workers(proc.pid)[0], signal.SIGKILL)
         done = _rows(target)
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 0, err
     assert done < N, "the run ended before the worker was killed"
     _exactly_once(target, listing)
@@ -150,31 +159,15 @@ def test_a_worker_killed_mid_run_costs_no_record(
 def test_resume_after_the_client_was_killed(
     tmp_path: Path, site: TestSite, clean_env: dict[str, str]
 ) -> None:
-    listing = _listing(tmp_path, site, "/delay/10/")
     target = tmp_path / "out.jsonl"
-    proc = subprocess.Popen(
-        _fetchpool("-q", *_SLOWER, "-o", str(target), str(listing)),
-        stderr=subprocess.DEVNULL,
-        env=clean_env,
-    )
-    try:
-        assert _wait_until(lambda: _rows(target) > 0, 40), "no record came back"
+    with _mid_run(tmp_path, site, clean_env, target) as (proc, listing):
         started = descendants(proc.pid)
-        assert len(_dask_workers(proc.pid)) == 2
-    finally:
         proc.kill()
-        proc.wait()
     done = _rows(target)
     assert 0 < done < N
     # The workers see their nanny (the client) go and exit at once.
     assert _wait_until(lambda: not any(alive(p) for p in started), 10), "orphaned workers"
-    resumed = subprocess.run(
-        _fetchpool(*_SLOWER, "--resume", "-o", str(target), str(listing)),
-        capture_output=True,
-        text=True,
-        env=clean_env,
-        timeout=60,
-    )
+    resumed = _run(clean_env, *_SLOWER, "--resume", "-o", str(target), str(listing))
     assert resumed.returncode == 0, resumed.stderr
     assert f"already in {target}" in resumed.stderr
     _exactly_once(target, listing)
@@ -184,23 +177,10 @@ def test_resume_after_the_client_was_killed(
 def test_ctrl_c_writes_what_finished_and_ends_the_workers(
     tmp_path: Path, site: TestSite, clean_env: dict[str, str]
 ) -> None:
-    listing = _listing(tmp_path, site, "/delay/10/")
     target = tmp_path / "out.jsonl"
-    proc = subprocess.Popen(
-        _fetchpool(*_SLOWER, "-o", str(target), str(listing)),
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env,
-        start_new_session=True,  # its own process group, as a shell gives a job
-    )
-    try:
-        assert _wait_until(lambda: _rows(target) > 0, 40), "no record came back"
+    with _mid_run(tmp_path, site, clean_env, target) as (proc, _):
         started = descendants(proc.pid)
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        err = ctrl_c(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "(interrupted)" in err
     assert len(err.splitlines()) == 2, err  # the summary; nothing from the workers

@@ -51,7 +51,7 @@ __all__ = ["BATCHES_PER_THREAD", "BATCH_ROUNDS", "fetch_batch", "run"]
 #: start and its last requests (fewer in flight) are a small part of it (measured in
 #: BENCHMARKS.md); not more, since a batch's records come back only when it ends, and a
 #: batch is fetched again after its worker died.
-BATCH_ROUNDS = 64
+BATCH_ROUNDS = 32
 #: Batches in flight per worker thread: one running, one queued to start the moment it ends.
 BATCHES_PER_THREAD = 2
 #: Seconds to reach a scheduler.
