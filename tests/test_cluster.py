@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from fetchpool import Config, UsageError, fetch
+from fetchpool.body import BodySink, no_sink
 from fetchpool.cli import main
 from fetchpool.engines import cluster
 from fetchpool.site import TestSite
@@ -194,6 +196,18 @@ def test_the_library_yields_one_record_per_url(site: TestSite) -> None:
     records = list(fetch([*urls, urls[0]], cluster="local:2", concurrency=4, extract="title"))
     assert sorted(r.url for r in records) == sorted(urls)
     assert all(r.status == 200 and r.title for r in records)  # --extract runs on the workers
+
+
+def test_a_body_sink_that_does_not_pickle_is_a_usage_error(site: TestSite) -> None:
+    lock = threading.Lock()  # what a sink may hold, and what does not pickle
+
+    def sink(url: str, content_type: str | None) -> BodySink:
+        with lock:
+            return no_sink(url, content_type)
+
+    config = Config(cluster="local:2", body_sink=sink)
+    with pytest.raises(UsageError, match="a body_sink must be a picklable object"):
+        list(fetch([site.url("/page/1")], config=config))
 
 
 def test_without_dask_the_cluster_is_a_one_line_usage_error(

@@ -91,6 +91,7 @@ def fetch_batch(urls: list[str], config: dict[str, Any]) -> list[Packed]:
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     assert config.cluster is not None
     distributed = _import()
+    _check_pickles(config)  # before a cluster is started for nothing
     client, cluster = _connect(distributed, config.cluster)
     futures: dict[
         Future[list[Packed]], list[str]
@@ -169,6 +170,19 @@ def _one_each(batch: list[str], records: Iterator[Record]) -> list[Record]:
     detail = "the Dask worker returned no record for this URL"
     taken += [error_record(url, "internal", detail) for url in owed.elements()]
     return taken
+
+
+def _check_pickles(config: Config) -> None:
+    """The settings go to the workers pickled (by cloudpickle, as Dask sends tasks)."""
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(worker_configs(config, 1, mode=config.mode))
+    except Exception as exc:
+        raise UsageError(
+            f"--cluster sends its settings to the Dask workers, and these do not pickle "
+            f"({type(exc).__name__}: {exc}); a body_sink must be a picklable object"
+        ) from None
 
 
 def _import() -> Any:
