@@ -510,6 +510,8 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         for rec in records:
             if saver is not None and saver.failure is not None:
                 raise saver.error()  # this record's body may be lost: never write the record
+            if not skip.first_record(rec.url):
+                continue  # a second record for a URL (a batch run twice): one per URL
             writer.write(rec)
             stats.add(rec)
             now = time.monotonic()
@@ -543,6 +545,7 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         print(stats.summary(wall) + note, file=err)
         skipped = [f"{skip.done} already in {args.output}"] if skip.done else []
         skipped += [f"{skip.duplicates} repeated in the input"] if skip.duplicates else []
+        skipped += [f"{skip.copies} second records for a URL"] if skip.copies else []
         if skipped:
             print("skipped: " + ", ".join(skipped), file=err)
     return code
