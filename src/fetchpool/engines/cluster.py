@@ -68,7 +68,7 @@ _MISSING = "--cluster needs Dask: pip install 'fetchpool[dask]'"
 def fetch_batch(urls: list[str], config: dict[str, Any]) -> list[Packed]:
     """On a Dask worker: fetch one batch through the normal path; its records, packed.
     ``config``: keyword arguments for Config."""
-    from distributed import get_worker
+    from distributed import Reschedule, get_worker
 
     from . import run as run_engine
 
@@ -81,9 +81,10 @@ def fetch_batch(urls: list[str], config: dict[str, Any]) -> list[Packed]:
             if check is not None:
                 check()  # a body lost: fail the task, so this record is never written
             if worker.status.name in _CLOSING:
-                # Dask cannot stop a running task; without this, a worker closing (the run
-                # was interrupted) would wait for the whole batch before it exits.
-                raise RuntimeError("the Dask worker is closing")
+                # Dask cannot stop a running task: a worker closing (the run was interrupted,
+                # or the cluster shrinks) would wait for the whole batch. Stop now, and let the
+                # scheduler run the batch elsewhere, if anywhere: no URL is lost either way.
+                raise Reschedule()
             packed.append(pack(record))
     return packed
 
@@ -93,9 +94,8 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     distributed = _import()
     _check_pickles(config)  # before a cluster is started for nothing
     client, cluster = _connect(distributed, config.cluster)
-    futures: dict[
-        Future[list[Packed]], list[str]
-    ] = {}  # the batches in flight, by the future running each
+    # The batches in flight, by the future running each.
+    futures: dict[Future[list[Packed]], list[str]] = {}
     try:
         threads = sum(client.nthreads().values())
         kwargs = worker_configs(config, threads, mode=config.mode)[-1]  # the smallest share
@@ -208,7 +208,9 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                # Its workers log errors of their own teardown (a heartbeat to the scheduler
+                # closing before them); what goes wrong in a batch comes back as its result.
+                silence_logs=logging.CRITICAL,
             )
             client = distributed.Client(cluster)
             client.register_plugin(_ignore_sigint(distributed), name="fetchpool-ignore-sigint")
