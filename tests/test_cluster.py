@@ -191,11 +191,29 @@ def test_ctrl_c_writes_what_finished_and_ends_the_workers(
     assert _wait_until(lambda: not any(alive(p) for p in started), 10), "a process outlived Ctrl-C"
 
 
-def test_the_library_yields_one_record_per_url(site: TestSite) -> None:
-    urls = [site.url(f"/page/{i}") for i in range(300)]
-    records = list(fetch([*urls, urls[0]], cluster="local:2", concurrency=4, extract="title"))
+def test_the_library_yields_one_record_per_url_reading_a_bounded_way_ahead(
+    site: TestSite,
+) -> None:
+    urls = [site.url(f"/page/{i}") for i in range(1000)]
+    read = 0
+
+    def lazily() -> Iterator[str]:
+        nonlocal read
+        for url in [*urls, urls[0]]:
+            read += 1
+            yield url
+
+    records = []
+    ahead = 0  # URLs read and not yet back as records, at most
+    for rec in fetch(lazily(), cluster="local:2", concurrency=4, extract="title"):
+        records.append(rec)
+        ahead = max(ahead, read - len(records))
     assert sorted(r.url for r in records) == sorted(urls)
     assert all(r.status == 200 and r.title for r in records)  # --extract runs on the workers
+    # 2 worker threads, each with 2 in flight: batches of BATCH_ROUNDS x 2 URLs, and
+    # BATCHES_PER_THREAD of them per thread in flight (one of them being handed over).
+    batch = cluster.BATCH_ROUNDS * 2
+    assert batch < ahead <= cluster.BATCHES_PER_THREAD * 2 * batch
 
 
 def test_a_body_sink_that_does_not_pickle_is_a_usage_error(site: TestSite) -> None:
