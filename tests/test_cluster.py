@@ -216,6 +216,18 @@ def test_the_library_yields_one_record_per_url_reading_a_bounded_way_ahead(
     assert batch < ahead <= cluster.BATCHES_PER_THREAD * 2 * batch
 
 
+def test_limits_are_split_between_the_worker_threads() -> None:
+    config = Config(cluster="local:3", concurrency=10, per_host=4, rate=30.0, host_rate=6.0)
+    kwargs = cluster.task_config(config, 3)
+    assert kwargs["concurrency"] == 3 and kwargs["per_host"] == 1  # the smallest shares
+    assert kwargs["rate"] == 10.0 and kwargs["host_rate"] == 2.0
+    assert kwargs["mode"] == "curl" and kwargs["cluster"] is None
+    Config(**kwargs)  # a valid configuration, for the engine on the worker
+    # More threads than -c: each still has 1 in flight (the README says so).
+    assert cluster.task_config(Config(concurrency=32, cluster="local:1"), 64)["concurrency"] == 1
+    assert cluster.task_config(Config(mode="async", cluster="local:1"), 2)["mode"] == "async"
+
+
 def test_a_body_sink_that_does_not_pickle_is_a_usage_error(site: TestSite) -> None:
     lock = threading.Lock()  # what a sink may hold, and what does not pickle
 

@@ -45,7 +45,7 @@ from .processes import worker_configs
 if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster
 
-__all__ = ["BATCHES_PER_THREAD", "BATCH_ROUNDS", "fetch_batch", "run"]
+__all__ = ["BATCHES_PER_THREAD", "BATCH_ROUNDS", "fetch_batch", "run", "task_config"]
 
 #: URLs in one task, in units of a task's share of ``concurrency``: many, so that a task's
 #: start and its last requests (fewer in flight) are a small part of it (measured in
@@ -97,8 +97,8 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     # The batches in flight, by the future running each.
     futures: dict[Future[list[Packed]], list[str]] = {}
     try:
-        threads = sum(client.nthreads().values())
-        kwargs = worker_configs(config, threads, mode=config.mode)[-1]  # the smallest share
+        threads = sum(client.nthreads().values())  # counted once, at the start
+        kwargs = task_config(config, threads)
         size = BATCH_ROUNDS * kwargs["concurrency"]
         source = iter(urls)
         pending = distributed.as_completed()
@@ -139,6 +139,15 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         raise
     finally:
         _close(client, cluster, list(futures))
+
+
+def task_config(config: Config, threads: int) -> dict[str, Any]:
+    """Keyword arguments for the Config of every batch, on a cluster of ``threads`` worker
+    threads: the limits split between them, each thread's share the smallest one (any batch
+    may run on any thread), at least 1 request in flight."""
+    kwargs = worker_configs(config, threads, mode=config.mode)[-1]
+    kwargs["concurrency"] = max(1, kwargs["concurrency"])
+    return kwargs
 
 
 def _take(
