@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fetchpool import Config, UsageError, fetch
+from fetchpool import Config, FetchpoolError, UsageError, fetch
 from fetchpool.body import BodySink, no_sink
 from fetchpool.cli import main
 from fetchpool.engines import cluster
@@ -238,6 +238,33 @@ def test_a_body_sink_that_does_not_pickle_is_a_usage_error(site: TestSite) -> No
     config = Config(cluster="local:2", body_sink=sink)
     with pytest.raises(UsageError, match="a body_sink must be a picklable object"):
         list(fetch([site.url("/page/1")], config=config))
+
+
+def _cannot_start_here() -> None:
+    raise RuntimeError("this sink cannot be unpickled on the cluster")
+
+
+class _SinkOnlyHere:
+    """A body sink that pickles here but not on the cluster, as when it lacks a module."""
+
+    def __call__(self, url: str, content_type: str | None) -> BodySink:
+        return no_sink(url, content_type)
+
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        return _cannot_start_here, ()
+
+
+def test_workers_that_cannot_fetch_end_the_run(site: TestSite) -> None:
+    urls = [site.url(f"/page/{i}") for i in range(1000)]
+    config = Config(cluster="local:2", concurrency=4, body_sink=_SinkOnlyHere())
+    records = []
+    with pytest.raises(FetchpoolError, match="the Dask workers cannot fetch") as raised:
+        records.extend(fetch(urls, config=config))
+    # (Dask unpickles the task first in its scheduler, and says what failed there.)
+    assert "RuntimeError" in str(raised.value) and "\n" not in str(raised.value)
+    # The URLs of the batches that failed first have their records; no URL has two.
+    assert records and all(r.error_kind == "internal" for r in records)
+    assert len({r.url for r in records}) == len(records) < len(urls)
 
 
 def test_without_dask_the_cluster_is_a_one_line_usage_error(
