@@ -50,17 +50,6 @@ def test_skip_passes_each_url_once_and_none_already_recorded(
     assert skip.done + skip.duplicates + len(passed) == len(urls)
 
 
-def test_skip_lets_one_record_per_url_through_to_the_writer() -> None:
-    skip = Skip()
-    skip.add_recorded("old")
-    assert list(skip(["a", "b", "a", "old"])) == ["a", "b"]
-    firsts = [skip.first_record(u) for u in ["a", "b", "a", "old", "new", "new"]]
-    assert firsts == [True, True, False, False, True, False]
-    assert skip.copies == 3
-    # A URL whose record was written is a duplicate when the input names it again.
-    assert list(skip(["a", "new", "c"])) == ["c"] and skip.duplicates == 3
-
-
 def test_skip_table_stays_compact() -> None:
     skip = Skip()
     n = 100_000

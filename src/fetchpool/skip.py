@@ -1,15 +1,13 @@
-"""Skip what is done and duplicates: the step between the sources and the engine; and,
-between the engine and the writer, a second record for a URL.
+"""Skip what is done and duplicates: the step between the sources and the engine.
 
-Each URL (trimmed text, as the sources give it) is known by a 62-bit digest (blake2b),
+Each URL (trimmed text, as the sources give it) is known by a 63-bit digest (blake2b),
 kept in an open-addressing table of 8-byte slots, not as a string: a million URLs take
 16 MB, where a ``set`` of the strings would take well over 100 MB. Two different URLs
-share a digest with odds of about n²/2⁶³ (1 in 9 million for a million URLs); the
+share a digest with odds of about n²/2⁶⁴ (1 in 18 million for a million URLs); the
 second would then be skipped as a duplicate.
 
-The two lowest bits of a slot say what is known of the URL besides its digest: recorded in
-the output before this run (``--resume``), and its record handed to the writer in this run.
-Neither: seen in this run's input. Pure; no I/O.
+The lowest bit of a slot says where the URL came from: 1 for a URL already recorded in the
+output (``--resume``), 0 for one seen in this run's input. Pure; no I/O.
 """
 
 from __future__ import annotations
@@ -21,25 +19,20 @@ from hashlib import blake2b
 __all__ = ["Skip", "digest"]
 
 _MIN_SLOTS = 1024
-_RECORDED = 1  # in the output before this run
-_WRITTEN = 2  # its record was handed to the writer in this run
-_FLAGS = 2  # bits
 
 
 def digest(url: str) -> int:
-    """A URL's 62-bit digest, never 0 (0 marks an empty slot)."""
+    """A URL's 63-bit digest, never 0 (0 marks an empty slot)."""
     raw = blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return (int.from_bytes(raw, "little") >> _FLAGS) or 1
+    return (int.from_bytes(raw, "little") >> 1) or 1
 
 
 class Skip:
     """Passes each URL through once: not again when repeated, not at all when recorded.
 
     ``skip.add_recorded(url)`` for every URL the output already holds, then
-    ``for url in skip(urls)``; ``skip.first_record(url)`` for each record before it is
-    written. Counters: ``recorded`` (URLs the output holds), ``done`` (skipped as already
-    recorded), ``duplicates`` (skipped as repeated in the input), ``copies`` (records
-    dropped as a second one for their URL).
+    ``for url in skip(urls)``. Counters: ``recorded`` (URLs the output holds), ``done``
+    (skipped as already recorded), ``duplicates`` (skipped as repeated in the input).
     """
 
     def __init__(self) -> None:
@@ -48,7 +41,6 @@ class Skip:
         self.recorded = 0
         self.done = 0
         self.duplicates = 0
-        self.copies = 0
 
     def __len__(self) -> int:
         return self._used
@@ -65,7 +57,7 @@ class Skip:
         i = h & mask
         while True:
             v = slots[i]
-            if v == 0 or v >> _FLAGS == h:
+            if v == 0 or v >> 1 == h:
                 return i
             i = (i + 1) & mask
 
@@ -77,14 +69,14 @@ class Skip:
             self._slots = array("Q", bytes(16 * len(old)))
             for v in old:
                 if v:
-                    self._slots[self._find(v >> _FLAGS)] = v
+                    self._slots[self._find(v >> 1)] = v
 
     def add_recorded(self, url: str) -> None:
         """``url`` is already in the output: skip it when the input names it."""
         h = digest(url)
         i = self._find(h)
         if self._slots[i] == 0:
-            self._put(i, (h << _FLAGS) | _RECORDED)
+            self._put(i, (h << 1) | 1)
             self.recorded += 1
 
     def __call__(self, urls: Iterable[str]) -> Iterator[str]:
@@ -94,26 +86,10 @@ class Skip:
             i = self._find(h)
             v = self._slots[i]
             if v == 0:
-                self._put(i, h << _FLAGS)
+                self._put(i, h << 1)
                 yield url
-            elif v & _RECORDED:
-                self._slots[i] = (h << _FLAGS) | _WRITTEN  # the next time it is a duplicate
+            elif v & 1:
+                self._slots[i] = h << 1  # the next time it is a duplicate
                 self.done += 1
             else:
                 self.duplicates += 1
-
-    def first_record(self, url: str) -> bool:
-        """Whether a record for ``url`` is the first of this run, and the output does not
-        hold one yet: the writer writes it. False for a second copy (an engine that ran
-        a URL twice), which the writer drops, so the output holds one record per URL."""
-        h = digest(url)
-        i = self._find(h)
-        v = self._slots[i]
-        if v & (_RECORDED | _WRITTEN):
-            self.copies += 1
-            return False
-        if v == 0:
-            self._put(i, (h << _FLAGS) | _WRITTEN)  # not from the input: still one record
-        else:
-            self._slots[i] = v | _WRITTEN
-        return True
