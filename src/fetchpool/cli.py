@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "upper-case forms), as curl and requests read them. "
         "A URL repeated in the input is fetched once. "
         "Exit status: 0 when the run completed (failed URLs are records), 1 when the output "
-        "could not be written, 2 for bad usage, 130 after Ctrl-C (finished records are written).",
+        "could not be written or the workers (-m processes, --cluster) cannot fetch at all, "
+        "2 for bad usage, 130 after Ctrl-C (finished records are written).",
     )
     f.add_argument("sources", nargs="*", metavar="SOURCE", help="a URL, a file of URLs, or -")
     f.add_argument(
