@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 
@@ -28,3 +31,11 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def ctrl_c(proc: subprocess.Popen[str], timeout: float = 20) -> str:
+    """Send SIGINT to the process group ``proc`` leads, as Ctrl-C in a terminal does, and
+    wait for it to exit; its standard error."""
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=timeout)
+    return str(err)

@@ -20,7 +20,7 @@ from fetchpool import Config, UsageError, fetch
 from fetchpool.body import BodySink, no_sink
 from fetchpool.engines.processes import usable_cores, worker_configs
 from fetchpool.site import TestSite
-from procs import alive, descendants
+from procs import alive, ctrl_c, descendants
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -100,8 +100,7 @@ def test_ctrl_c_to_the_process_group_ends_every_worker(
         assert _wait_until(lambda: target.exists() and target.stat().st_size > 0, 30)
         started = descendants(proc.pid)
         assert len(started) > min(usable_cores(), 10)  # a worker per core, and helpers
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        _, err = proc.communicate(timeout=20)
+        err = ctrl_c(proc)
     finally:
         if proc.poll() is None:
             proc.kill()

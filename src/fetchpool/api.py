@@ -64,6 +64,7 @@ def fetch(
     rate: float | None = None,
     host_rate: float | None = None,
     extract: Iterable[str] | str = (),
+    cluster: str | None = None,
     config: Config | None = None,
 ) -> Generator[Record, None, None]:
     """Fetch every URL; yield one :class:`Record` per URL as each completes.
@@ -73,7 +74,10 @@ def fetch(
     yields a record with ``error`` set; only bad arguments raise (:class:`UsageError`).
     The keywords are those of :class:`Config` (timeouts, retries with backoff, per-host and
     rate limits, size cap, headers); ``extract`` names fields to compute from each body
-    (``"title,sha256,links"`` or a list; see :mod:`fetchpool.extract`). ``config``, when
+    (``"title,sha256,links"`` or a list; see :mod:`fetchpool.extract`). ``cluster`` runs
+    the fetches on a Dask cluster: a scheduler's address (``"tcp://host:8786"``) or
+    ``"local:N"`` (N worker processes on this machine, started and ended with the run),
+    each worker running ``mode`` (needs ``fetchpool[dask]``). ``config``, when
     given, replaces every other keyword.
     Closing the iterator early stops the run.
 
@@ -96,6 +100,7 @@ def fetch(
         rate=rate,
         host_rate=host_rate,
         extract=parse_extract(extract),
+        cluster=cluster,
     )
     return engines.run(_unique(urls), cfg)
 
@@ -117,6 +122,7 @@ async def fetch_async(
     rate: float | None = None,
     host_rate: float | None = None,
     extract: Iterable[str] | str = (),
+    cluster: str | None = None,
     config: Config | None = None,
 ) -> AsyncIterator[Record]:
     """The async twin of :func:`fetch`, for use inside a running event loop.
@@ -145,6 +151,7 @@ async def fetch_async(
         rate=rate,
         host_rate=host_rate,
         extract=parse_extract(extract),
+        cluster=cluster,
     )
     source = _unique(urls)
     if cfg.mode == "async":

@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "upper-case forms), as curl and requests read them. "
         "A URL repeated in the input is fetched once. "
         "Exit status: 0 when the run completed (failed URLs are records), 1 when the output "
-        "could not be written, 2 for bad usage, 130 after Ctrl-C (finished records are written).",
+        "could not be written or the workers (-m processes, --cluster) cannot fetch at all, "
+        "2 for bad usage, 130 after Ctrl-C (finished records are written).",
     )
     f.add_argument("sources", nargs="*", metavar="SOURCE", help="a URL, a file of URLs, or -")
     f.add_argument(
@@ -240,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
         "--host-rate and --lookahead are split between them (default: one per usable core)",
+    )
+    f.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="fetch on a Dask cluster: a scheduler's address (tcp://host:8786) or local:N "
+        "(N worker processes here); -m names the engine each worker runs, and -c, "
+        "--per-host (at least 1 each), --rate, --host-rate and --lookahead are split between "
+        "the cluster's worker threads (needs fetchpool[dask])",
     )
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
@@ -469,6 +479,7 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         lookahead=args.lookahead,
         extract=parse_extract(args.extract),
         processes=args.processes,
+        cluster=args.cluster,
     )
     proxies_from_env()  # a proxy setting fetchpool cannot use fails before anything is read
     # An unknown extension or an output that must not be clobbered fails before anything is read.
@@ -484,6 +495,10 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
             saver.remove_partials()
         config = dataclasses.replace(config, body_sink=saver)
     skip = Skip()
+    # On a cluster, where a batch may run twice, the writer keeps its own table of the URLs
+    # written and drops a second record for one (the engine already should): one per URL.
+    written = Skip() if config.cluster is not None else None
+    copies = 0
     writer = open_output(args.output, out, resume=args.resume, on_recorded=skip.add_recorded)
 
     progress: Progress = NullProgress()
@@ -500,6 +515,9 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         for rec in records:
             if saver is not None and saver.failure is not None:
                 raise saver.error()  # this record's body may be lost: never write the record
+            if written is not None and next(written([rec.url]), None) is None:
+                copies += 1  # a second record for a URL
+                continue
             writer.write(rec)
             stats.add(rec)
             now = time.monotonic()
@@ -533,6 +551,7 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
         print(stats.summary(wall) + note, file=err)
         skipped = [f"{skip.done} already in {args.output}"] if skip.done else []
         skipped += [f"{skip.duplicates} repeated in the input"] if skip.duplicates else []
+        skipped += [f"{copies} second records for a URL"] if copies else []
         if skipped:
             print("skipped: " + ", ".join(skipped), file=err)
     return code

@@ -26,6 +26,7 @@ __all__ = [
     "MODES",
     "USER_AGENT",
     "Config",
+    "parse_cluster",
 ]
 
 #: Every way of running, in the order the lesson teaches them.
@@ -72,6 +73,9 @@ class Config:
     ``extract`` names fields computed from each body (see :data:`fetchpool.extract.EXTRACTORS`).
     ``processes`` is the number of worker processes of the ``processes`` mode
     (None: one per usable core; never more than ``concurrency``).
+    ``cluster`` runs the fetches on a Dask cluster (see :mod:`fetchpool.engines.cluster`):
+    a scheduler's address (``tcp://host:8786``) or ``local:N`` (a cluster of N worker
+    processes on this machine); each worker runs the engine ``mode`` names. None: here.
     """
 
     mode: str = DEFAULT_MODE
@@ -92,6 +96,7 @@ class Config:
     body_sink: SinkFactory | None = None
     extract: tuple[str, ...] = ()
     processes: int | None = None
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -114,6 +119,13 @@ class Config:
             or self.processes < 1
         ):
             raise UsageError(f"processes must be a whole number, 1 or more, not {self.processes!r}")
+        if self.cluster is not None:
+            parse_cluster(self.cluster)
+            if self.mode == "processes":
+                raise UsageError(
+                    "--cluster runs a fetch engine on each Dask worker, and the processes "
+                    "mode cannot be one: leave -m out (curl) or choose another mode"
+                )
         merged = {"User-Agent": USER_AGENT}
         for name, value in self.headers.items():
             for known in list(merged):
@@ -163,6 +175,26 @@ def _check_limits(cfg: Config) -> None:
         _number("rate", cfg.rate, "requests per second")
     if cfg.host_rate is not None:
         _number("host_rate", cfg.host_rate, "requests per second")
+
+
+#: The address schemes Dask's comms speak; ``local:N`` is fetchpool's own.
+_CLUSTER_SCHEMES: Final = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def parse_cluster(text: object) -> str | int:
+    """A ``cluster`` value: the N of ``local:N`` (an int), or a scheduler address as given.
+    Anything else raises UsageError in one line."""
+    if isinstance(text, str):
+        scheme, sep, rest = text.partition(":")
+        if scheme == "local" and sep:
+            if rest.isdigit() and int(rest) >= 1:
+                return int(rest)
+        elif scheme in _CLUSTER_SCHEMES and rest.startswith("//") and len(rest) > 2:
+            return text
+    raise UsageError(
+        f"bad cluster {text!r}: give a Dask scheduler's address (tcp://host:8786) "
+        "or local:N with N worker processes, 1 or more"
+    )
 
 
 def parse_header(text: str) -> tuple[str, str]:

@@ -9,7 +9,9 @@ the policy is shared, in small pieces any engine (a future one too) calls:
 - ``_deadline``: the whole-request deadline and the watchdog for blocking sockets;
 - ``_decode``: gzip/deflate in bounded steps; ``_policy``: URL checks, redirect rules;
 - ``_blocking`` (urllib3) and ``_aiohttp``: the fetchers, one request at a time;
-- ``_curl``: the libcurl transport of the ``curl`` mode (many requests on one multi handle).
+- ``_curl``: the libcurl transport of the ``curl`` mode (many requests on one multi handle);
+- ``cluster``: not a mode but a place: batches of URLs on a Dask cluster (``--cluster``),
+  each run there by the engine ``mode`` names.
 
 Every engine takes a lazy iterable of URLs and a :class:`~fetchpool.config.Config` and
 yields one record per URL as it completes, with at most ``concurrency`` in flight.
@@ -39,13 +41,15 @@ ENGINE_MODULES = {
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
-    """Fetch ``urls`` with the engine ``config.mode`` names.
+    """Fetch ``urls`` with the engine ``config.mode`` names, or on the Dask cluster
+    ``config.cluster`` names (the ``cluster`` engine, whose workers run ``config.mode``).
 
     ``config.extract`` becomes a body sink here (:func:`fetchpool.extract.with_extractor`),
-    so the fetchers know only the one body hook; the ``processes`` mode does this in its
-    worker processes, where the bodies are read."""
-    if config.mode != "processes":
+    so the fetchers know only the one body hook; the ``processes`` and ``cluster`` engines
+    do this in their workers, where the bodies are read."""
+    name = "cluster" if config.cluster is not None else ENGINE_MODULES[config.mode]
+    if name not in ("processes", "cluster"):
         config = with_extractor(config)
-    module = importlib.import_module(f"{__name__}.{ENGINE_MODULES[config.mode]}")
+    module = importlib.import_module(f"{__name__}.{name}")
     records: Generator[Record, None, None] = module.run(urls, config)
     return records

@@ -62,15 +62,16 @@ def _share(total: int, parts: int, index: int) -> int:
     return total // parts + (1 if index < total % parts else 0)
 
 
-def worker_configs(config: Config, count: int) -> list[dict[str, Any]]:
+def worker_configs(config: Config, count: int, mode: str = "async") -> list[dict[str, Any]]:
     """Keyword arguments for each of ``count`` workers' Config: the same policy, in the
-    ``async`` mode, with every limit that counts requests split between the workers.
+    ``mode`` engine, with every limit that counts requests split between the workers.
+    (The ``cluster`` engine uses it too, with its Dask worker threads as the workers.)
 
     Every field is passed on, so a setting added later reaches the workers too; a new limit
     that counts requests must be split here when it is added.
     """
     base = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    base.update(mode="async", processes=None)
+    base.update(mode=mode, processes=None, cluster=None)
     # Mappings such as the read-only headers view do not pickle; plain dicts do.
     base = {k: dict(v) if isinstance(v, Mapping) else v for k, v in base.items()}
     configs = []
