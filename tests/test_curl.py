@@ -387,3 +387,12 @@ def test_admit_is_the_url_check_then_the_host_key(
     url = scheme + host + port + sep + rest
     bad = invalid_record(url)
     assert admit(url) == (host_key(url) if bad is None else bad)
+
+
+def test_the_common_head_is_read_the_same_way() -> None:
+    # Only Content-Type among the headers read: the short way; the last one counts.
+    t = _head(b"HTTP/1.1 200 OK\r\n", b"content-type: a/b\r\n", b"Content-Type:  c/D \r\n")
+    assert (t.status, t.content_type, t.location, t._decoder) == (200, "c/D", None, None)
+    # A space before the colon takes the general way, with the same answer.
+    t = _head(b"HTTP/1.1 200 OK\r\n", b"Content-Type\t: x/y\r\n", b"\r\n")
+    assert t.content_type == "x/y"

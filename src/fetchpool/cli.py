@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .config import (
@@ -32,6 +32,9 @@ from .config import (
 )
 from .errors import FetchpoolError, SourceError, UsageError
 from .extract import EXTRACTORS, parse_extract
+
+if TYPE_CHECKING:
+    from .outputs.bodies import SaveDir
 
 __all__ = ["ExitCode", "build_parser", "entry", "main"]
 
@@ -455,7 +458,6 @@ def _serve(args: argparse.Namespace, err: IO[str]) -> int:
 def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
     from . import engines
     from .outputs import check_target, open_output
-    from .outputs.bodies import SaveDir
     from .progress import NullProgress, Progress, RichProgress, count_urls
     from .proxies import from_env as proxies_from_env
     from .skip import Skip
@@ -490,6 +492,8 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
     urls = open_sources(sources, stdin=stdin)  # a missing file fails here, before any fetch
     saver: SaveDir | None = None
     if args.save_dir is not None:
+        from .outputs.bodies import SaveDir
+
         saver = SaveDir(args.save_dir)
         if args.resume:
             saver.remove_partials()

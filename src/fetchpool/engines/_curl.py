@@ -139,6 +139,16 @@ _WANTED_HEADERS: Final = re.compile(
     rb"\n(content-type|content-encoding|location|retry-after)[ \t]*:"
 )
 
+#: Any header read but Content-Type, or Content-Type with a space before its colon.
+_RARE_HEADERS: Final = re.compile(rb"\n(?:content-encoding|location|retry-after|content-type[ \t])")
+
+
+def _value(head: bytes, start: int) -> str:
+    """The value of the header line whose value starts at ``start`` in ``head``."""
+    end = head.find(b"\n", start)
+    return head[start : end if end >= 0 else len(head)].strip().decode("latin-1")
+
+
 #: A redirect's body is read (to keep the connection) up to this, then the transfer is cut.
 _DRAIN_AT_MOST: Final = 64 * 1024
 
@@ -240,26 +250,33 @@ class Transfer:
     def _read_headers(self) -> None:
         raw = b"".join(self._lines)
         # Only the last response's head counts (after a 100 Continue or a proxy's CONNECT).
-        head = raw[raw.rfind(b"\nHTTP/") + 1 :]
+        cut = raw.rfind(b"\nHTTP/")
+        head = raw if cut < 0 else raw[cut + 1 :]
         parts = head.split(None, 2)
         if len(parts) >= 2 and parts[1].isdigit():
             self.status = int(parts[1])
+        low = head.lower()
         encoding = None
-        # The four headers read, found in one pass in C (a loop over every line in Python
-        # cost more than the rest of this method); the last of each counts.
-        for found in _WANTED_HEADERS.finditer(head.lower()):
-            start = found.end()
-            end = head.find(b"\n", start)
-            value = head[start : end if end >= 0 else len(head)].strip().decode("latin-1")
-            name = found[1]
-            if name == b"content-type":
-                self.content_type = value
-            elif name == b"content-encoding":
-                encoding = value
-            elif name == b"location":
-                self.location = value or None
-            else:
-                self.retry_after = value
+        if _RARE_HEADERS.search(low) is None:
+            # The common head: of the four headers read, at most Content-Type, written
+            # "name:" (one search in C, a third of the cost of the general way below).
+            found = low.rfind(b"\ncontent-type:")
+            if found >= 0:
+                self.content_type = _value(head, found + 14)
+        else:
+            # The four headers read, found in one pass in C (a loop over every line in
+            # Python cost more than the rest of this method); the last of each counts.
+            for match in _WANTED_HEADERS.finditer(low):
+                value = _value(head, match.end())
+                name = match[1]
+                if name == b"content-type":
+                    self.content_type = value
+                elif name == b"content-encoding":
+                    encoding = value
+                elif name == b"location":
+                    self.location = value or None
+                else:
+                    self.retry_after = value
         if self.location is not None and self.status not in REDIRECT_STATUSES:
             self.location = None  # a Location on any other status is not a redirect
         if encoding is not None:

@@ -4,9 +4,6 @@ Pure functions; the clock and the random source are arguments.
 
 from __future__ import annotations
 
-from datetime import UTC
-from email.utils import parsedate_to_datetime
-
 from ._attempt import Outcome
 
 __all__ = [
@@ -52,6 +49,10 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     text = value.strip()
     if text.isascii() and text.isdigit():
         return float(int(text[:12]))  # a digit string of any length stays a sane float
+    # Imported here: a Retry-After date is rare, and email.utils costs every start 7 ms.
+    from datetime import UTC
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -97,6 +97,9 @@ class Scheduler:
         self._held = 0  # jobs queued or delayed: read, not in flight, not done
         self._in_flight = 0
         self._next_sweep = 0.0
+        # Read on every poll: kept here, not looked up through the config each time.
+        self._limit = config.concurrency
+        self._read_ahead = config.read_ahead
 
     @property
     def concurrency(self) -> int:
@@ -120,10 +123,10 @@ class Scheduler:
         bad = self._intake()
         if bad is not None:
             return bad
-        if self._in_flight >= self._cfg.concurrency:
+        if self._in_flight >= self._limit:
             return Wait(None)
         wake = math.inf
-        rate_at = self._rate.ready_at()
+        rate_at = self._rate.next_at
         for key, host in self._waiting.items():
             if not host.has_room():
                 continue  # a finish there will poll again
@@ -192,8 +195,11 @@ class Scheduler:
 
     def _intake(self) -> Record | None:
         """Read URLs until the look-ahead is full; an invalid one is returned at once."""
-        while not self._exhausted and self._held < self._cfg.read_ahead:
-            url = next(self._source, None)
+        if self._exhausted:
+            return None
+        source, read_ahead = self._source, self._read_ahead
+        while self._held < read_ahead:
+            url = next(source, None)
             if url is None:
                 self._exhausted = True
                 break
