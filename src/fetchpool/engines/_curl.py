@@ -299,15 +299,8 @@ class Transfer:
                 self.length += len(data)
                 return 0 if self.length > _DRAIN_AT_MOST else None
             decoder, sink, cap = self._decoder, self._sink, self._cap
-            if decoder is None:  # the common case, kept short: this runs for every chunk
-                length = self.length = self.length + len(data)
-                if length > cap >= 0:
-                    self._fail = Outcome.failed("too-large", f"body over {cap} bytes")
-                    return 0
-                if sink is not None:
-                    sink.write(data)
-                return None
-            for piece in decoder.feed(data):
+            pieces = (data,) if decoder is None else decoder.feed(data)
+            for piece in pieces:
                 length = self.length = self.length + len(piece)
                 if length > cap >= 0:
                     self._fail = Outcome.failed("too-large", f"body over {cap} bytes")
