@@ -6,33 +6,28 @@ is used by one thread or one event loop at a time.
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ..sources import plain_authority
+
 if TYPE_CHECKING:
     from ._scheduler import Job
 
-__all__ = ["HostState", "Spacing", "host_key"]
+__all__ = ["HostState", "Spacing", "host_key", "plain_key"]
 
 
-# http(s)://host[:port] followed by the path, query, fragment or nothing: the common case,
-# keyed without urlsplit (several times slower, and this runs for every URL and hop).
-_PLAIN_AUTHORITY = re.compile(
-    r"[hH][tT][tT][pP]([sS]?)://([a-zA-Z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|\Z)"
-)
+def plain_key(url: str) -> str | None:
+    """:func:`host_key` of a plain URL (:func:`~fetchpool.sources.plain_authority`), without
+    urlsplit (several times slower); None for any other URL."""
+    plain = plain_authority(url)
+    return None if plain is None else f"{plain[0].lower()}:{plain[1]}"
 
 
 def host_key(url: str) -> str:
     """The host a URL's limits apply to: ``host:port``, lower case, the port filled in."""
-    plain = _PLAIN_AUTHORITY.match(url)
-    if plain is not None:
-        secure, host, port = plain.groups()
-        number = (443 if secure else 80) if port is None else int(port)
-        if number <= 65535:
-            return f"{host.lower().rstrip('.')}:{number}"
-    return _host_key_parsed(url)
+    return plain_key(url) or _host_key_parsed(url)
 
 
 def _host_key_parsed(url: str) -> str:

@@ -6,9 +6,9 @@ from urllib.parse import urljoin, urlsplit
 
 from ..config import Config
 from ..records import Record, error_record
-from ..sources import PLAIN_URL, check_url
+from ..sources import check_url
 from ._decode import ACCEPT_ENCODING
-from ._limits import host_key
+from ._limits import host_key, plain_key
 
 __all__ = [
     "REDIRECT_STATUSES",
@@ -32,12 +32,9 @@ def admit(url: str) -> str | Record:
     """The host key (:func:`~._limits.host_key`) of a URL that can be fetched, or its
     ``invalid-url`` record. A plain URL, the common case, is checked and keyed by one regex
     match (this runs for every URL)."""
-    plain = PLAIN_URL.fullmatch(url)
-    if plain is not None and len(plain[1]) <= 253:
-        port = plain[2]
-        number = (443 if url[4] in "sS" else 80) if port is None else int(port)
-        if 0 < number < 65536:
-            return f"{plain[1].lower()}:{number}"
+    key = plain_key(url)
+    if key is not None:
+        return key
     bad = invalid_record(url)
     return host_key(url) if bad is None else bad
 
