@@ -23,11 +23,11 @@ from pathlib import Path
 
 from _served import BIN, clean_env, served, write_urls
 
-from fetchpool.engines.cluster import BATCH_ROUNDS
+from fetchpool.distributed.cluster import BATCH_ROUNDS
 
 # Runs the command with another BATCH_ROUNDS (the client alone reads it).
 _WITH_ROUNDS = (
-    "import sys; import fetchpool.engines.cluster as c; c.BATCH_ROUNDS = int(sys.argv[1]); "
+    "import sys; import fetchpool.distributed.cluster as c; c.BATCH_ROUNDS = int(sys.argv[1]); "
     "from fetchpool.cli import entry; sys.argv = ['fetchpool', *sys.argv[2:]]; entry()"
 )
 

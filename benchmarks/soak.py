@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fetchpool import MODES
-from fetchpool.site import TestSite, page_body
-from fetchpool.site_faults import bomb_body
+from fetchpool.testsite.site import TestSite, page_body
+from fetchpool.testsite.faults import bomb_body
 
 CONCURRENCY = 32
 PER_HOST = 8

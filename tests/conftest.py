@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fetchpool.site import TestSite
-from fetchpool.site_faults import bomb_body
+from fetchpool.testsite.faults import bomb_body
+from fetchpool.testsite.site import TestSite
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 

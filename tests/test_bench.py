@@ -20,14 +20,14 @@ import jsonschema
 import pytest
 
 from fetchpool import MODES
-from fetchpool.bench import SCHEMA, Result, Row, Run, Section
-from fetchpool.bench.machine import this_machine
-from fetchpool.bench.measure import RunFailed, cpu_job, io_job, measure
-from fetchpool.bench.report import findings
-from fetchpool.bench.usage import Usage
 from fetchpool.cli import main
-from fetchpool.engines._start import usable_cores
-from fetchpool.site import TestSite
+from fetchpool.distributed.start import usable_cores
+from fetchpool.lesson.bench import SCHEMA, Result, Row, Run, Section
+from fetchpool.lesson.bench.machine import this_machine
+from fetchpool.lesson.bench.measure import RunFailed, cpu_job, io_job, measure
+from fetchpool.lesson.bench.report import findings
+from fetchpool.lesson.bench.usage import Usage
+from fetchpool.testsite.site import TestSite
 from procs import alive, descendants
 
 pytestmark = pytest.mark.timeout(180)

@@ -15,7 +15,7 @@ import pytest
 from fetchpool import MODES
 from fetchpool.cli import main
 from fetchpool.records import FIELDS
-from fetchpool.site import TestSite, page_body
+from fetchpool.testsite.site import TestSite, page_body
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from fetchpool import Config, FetchpoolError, UsageError, fetch
-from fetchpool.body import BodySink, no_sink
+from fetchpool.bodies.hook import BodySink, no_sink
 from fetchpool.cli import main
-from fetchpool.engines import cluster
-from fetchpool.site import TestSite
+from fetchpool.modes import cluster
+from fetchpool.testsite.site import TestSite
 from procs import alive, ctrl_c, descendants
 
 pytest.importorskip("distributed")

@@ -1,4 +1,4 @@
-"""`fetchpool counter` and `fetchpool.counter.Counter`: real processes, real pseudo-terminals."""
+"""`fetchpool counter` and `fetchpool.lesson.counter.Counter`: real processes, real ptys."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from fetchpool.counter import INVALID, PROMPT, Counter
+from fetchpool.lesson.counter import INVALID, PROMPT, Counter
 
 _found = shutil.which("fetchpool", path=str(Path(sys.executable).parent))
 assert _found is not None, f"no fetchpool executable next to {sys.executable}"

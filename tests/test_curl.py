@@ -19,14 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fetchpool import MODES, Record, fetch
+from fetchpool.bodies.savedir import SaveDir
 from fetchpool.config import Config
-from fetchpool.engines import _curl
-from fetchpool.engines._curl import ascii_url, classify
-from fetchpool.outputs.bodies import SaveDir
+from fetchpool.modes import _curl
 from fetchpool.outputs.jsonl import _fast_line, generic_line, record_line
 from fetchpool.records import ERROR_KINDS
-from fetchpool.site import TestSite, page_body
-from fetchpool.sources import _check_fully, check_url
+from fetchpool.testsite.site import TestSite, page_body
+from fetchpool.transports.curl import ascii_url, classify
+from fetchpool.urls import _check_fully, check_url
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -330,7 +330,7 @@ def test_ssl_cert_file_is_trusted_in_every_mode(
 
 
 def _head(*lines: bytes) -> _curl.Transfer:
-    from fetchpool.proxies import Proxies
+    from fetchpool.transports.proxies import Proxies
 
     transfer = _curl.Transfer(Config(), Proxies(), [])
     transfer._lines.extend(lines)  # as libcurl hands them over, one list.append per line
@@ -381,8 +381,7 @@ def test_the_head_read_survives_a_status_line_alone_or_garbage() -> None:
 def test_admit_is_the_url_check_then_the_host_key(
     scheme: str, host: str, port: str, sep: str, rest: str
 ) -> None:
-    from fetchpool.engines._limits import host_key
-    from fetchpool.engines._policy import admit, invalid_record
+    from fetchpool.urls import admit, host_key, invalid_record
 
     url = scheme + host + port + sep + rest
     bad = invalid_record(url)

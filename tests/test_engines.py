@@ -12,7 +12,7 @@ import pytest
 
 import fetchpool
 from fetchpool import MODES, Record, fetch, fetch_async
-from fetchpool.site import TestSite, page_body
+from fetchpool.testsite.site import TestSite, page_body
 
 pytestmark = pytest.mark.timeout(60)
 

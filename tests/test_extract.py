@@ -15,10 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fetchpool import MODES, Config, Record, UsageError, fetch
+from fetchpool.bodies.extract import (
+    EXTRACTORS,
+    MAX_TITLE,
+    Extraction,
+    new_extraction,
+    parse_extract,
+)
 from fetchpool.cli import main
-from fetchpool.extract import EXTRACTORS, MAX_TITLE, Extraction, new_extraction, parse_extract
 from fetchpool.records import FIELDS
-from fetchpool.site import TestSite, page_body
+from fetchpool.testsite.site import TestSite, page_body
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fetchpool import MODES, Record, fetch
-from fetchpool.site import TestSite, page_body
+from fetchpool.testsite.site import TestSite, page_body
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -17,8 +17,8 @@ import pytest
 
 from fetchpool import MODES, Config, fetch
 from fetchpool.cli import main
-from fetchpool.engines._start import usable_cores
-from fetchpool.site import TestSite
+from fetchpool.distributed.start import usable_cores
+from fetchpool.testsite.site import TestSite
 
 pytestmark = pytest.mark.timeout(90)
 

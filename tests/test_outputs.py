@@ -17,15 +17,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fetchpool import MODES, Config, OutputError, Record, UsageError, fetch
-from fetchpool.body import combine
+from fetchpool.bodies.hook import combine
+from fetchpool.bodies.savedir import SaveDir, safe_name
+from fetchpool.input.skip import Skip, digest
 from fetchpool.outputs import check_target, open_output
 from fetchpool.outputs.background import Background
-from fetchpool.outputs.bodies import SaveDir, safe_name
 from fetchpool.outputs.jsonl import record_line, recorded_urls
 from fetchpool.outputs.sqlite import SqliteFile
 from fetchpool.records import FIELDS
-from fetchpool.site import TestSite, page_body
-from fetchpool.skip import Skip, digest
+from fetchpool.testsite.site import TestSite, page_body
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -21,14 +21,15 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fetchpool import Config, Record, UsageError
-from fetchpool.engines._attempt import FakeFetcher, Outcome
-from fetchpool.engines._deadline import Deadline, Watchdog
-from fetchpool.engines._decode import CHUNK, DecodeError, Decoder
-from fetchpool.engines._drive import drive
-from fetchpool.engines._limits import HostState, Spacing, host_key
-from fetchpool.engines._retry import backoff, parse_retry_after, retryable, server_wait
-from fetchpool.engines._scheduler import Job, Scheduler, Wait
-from fetchpool.proxies import from_env
+from fetchpool.core.drive import drive
+from fetchpool.core.limits import HostState, Spacing
+from fetchpool.core.outcome import FakeFetcher, Outcome
+from fetchpool.core.retry import backoff, parse_retry_after, retryable, server_wait
+from fetchpool.core.scheduler import Job, Scheduler, Wait
+from fetchpool.transports.deadline import Deadline, Watchdog
+from fetchpool.transports.decode import CHUNK, DecodeError, Decoder
+from fetchpool.transports.proxies import from_env
+from fetchpool.urls import host_key
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -116,7 +117,7 @@ _URLS_TO_KEY = st.tuples(
 
 @given(_URLS_TO_KEY)
 def test_host_key_fast_path_agrees_with_urlsplit(url: str) -> None:
-    from fetchpool.engines._limits import _host_key_parsed
+    from fetchpool.urls import _host_key_parsed
 
     try:
         expected = _host_key_parsed(url)

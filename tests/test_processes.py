@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from fetchpool import Config, UsageError, fetch
-from fetchpool.body import BodySink, no_sink
-from fetchpool.engines.processes import usable_cores, worker_configs
-from fetchpool.site import TestSite
+from fetchpool.bodies.hook import BodySink, no_sink
+from fetchpool.distributed.processes import usable_cores, worker_configs
+from fetchpool.testsite.site import TestSite
 from procs import alive, ctrl_c, descendants
 
 pytestmark = pytest.mark.timeout(90)

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from fetchpool import MODES, fetch
 from fetchpool.cli import main
-from fetchpool.site import TestSite
-from fetchpool.sources import check_url
+from fetchpool.testsite.site import TestSite
+from fetchpool.urls import check_url
 
 pytestmark = pytest.mark.timeout(300)
 

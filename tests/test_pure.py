@@ -10,10 +10,11 @@ from hypothesis import strategies as st
 
 from fetchpool import ERROR_KINDS, Config, Record, UsageError
 from fetchpool.config import USER_AGENT, parse_header
-from fetchpool.engines._policy import invalid_record, redirect_target
+from fetchpool.core.redirects import redirect_target
+from fetchpool.input.sources import url_lines
 from fetchpool.records import FIELDS, error_record, response_record
-from fetchpool.sources import check_url, url_lines
 from fetchpool.stats import Stats
+from fetchpool.urls import check_url, invalid_record
 
 
 def test_record_is_frozen_and_has_the_contract_fields() -> None:

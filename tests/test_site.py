@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from fetchpool import fetch
-from fetchpool.site import TestSite, page_body
+from fetchpool.testsite.site import TestSite, page_body
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,8 +9,8 @@ __version__ = "0.1.0"
 
 from .api import fetch, fetch_async
 from .config import DEFAULT_CONCURRENCY, DEFAULT_MODE, MODES, Config
-from .counter import Counter
 from .errors import FetchpoolError, OutputError, SourceError, UsageError
+from .lesson.counter import Counter
 from .records import ERROR_KINDS, Record
 
 __all__ = [

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mappin
 from functools import partial
 from typing import Any
 
-from . import engines
+from . import engine
+from .bodies.extract import parse_extract, with_extractor
 from .config import (
     DEFAULT_BACKOFF,
     DEFAULT_CONCURRENCY,
@@ -20,9 +21,8 @@ from .config import (
     Config,
 )
 from .errors import UsageError
-from .extract import parse_extract, with_extractor
+from .input.skip import Skip
 from .records import Record
-from .skip import Skip
 
 __all__ = ["fetch", "fetch_async"]
 
@@ -74,7 +74,7 @@ def fetch(
     yields a record with ``error`` set; only bad arguments raise (:class:`UsageError`).
     The keywords are those of :class:`Config` (timeouts, retries with backoff, per-host and
     rate limits, size cap, headers); ``extract`` names fields to compute from each body
-    (``"title,sha256,links"`` or a list; see :mod:`fetchpool.extract`). ``cluster`` runs
+    (``"title,sha256,links"`` or a list; see :mod:`fetchpool.bodies.extract`). ``cluster`` runs
     the fetches on a Dask cluster: a scheduler's address (``"tcp://host:8786"``) or
     ``"local:N"`` (N worker processes on this machine, started and ended with the run),
     each worker running ``mode`` (needs ``fetchpool[dask]``). ``config``, when
@@ -102,7 +102,7 @@ def fetch(
         extract=parse_extract(extract),
         cluster=cluster,
     )
-    return engines.run(_unique(urls), cfg)
+    return engine.run(_unique(urls), cfg)
 
 
 async def fetch_async(
@@ -155,7 +155,7 @@ async def fetch_async(
     )
     source = _unique(urls)
     if cfg.mode == "async":
-        from .engines import aio
+        from .modes import async_ as aio
 
         _, batches = aio.batches(source, with_extractor(cfg))
         async with contextlib.aclosing(batches):
@@ -163,7 +163,7 @@ async def fetch_async(
                 for rec in batch:
                     yield rec
     elif cfg.mode == "to-thread":
-        from .engines import to_thread
+        from .modes import to_thread
 
         with ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="fetchpool") as pool:
             _, batches = to_thread.batches(source, with_extractor(cfg), executor=pool)
@@ -172,7 +172,7 @@ async def fetch_async(
                     for rec in batch:
                         yield rec
     else:
-        records = engines.run(source, cfg)
+        records = engine.run(source, cfg)
         # One thread steps the generator, so it never runs on two threads at once.
         with ThreadPoolExecutor(1, thread_name_prefix="fetchpool-sync") as stepper:
             loop = asyncio.get_running_loop()

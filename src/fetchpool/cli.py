@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+from .bodies.extract import EXTRACTORS, parse_extract
 from .config import (
     DEFAULT_BACKOFF,
     DEFAULT_CONCURRENCY,
@@ -31,10 +32,9 @@ from .config import (
     parse_header,
 )
 from .errors import FetchpoolError, SourceError, UsageError
-from .extract import EXTRACTORS, parse_extract
 
 if TYPE_CHECKING:
-    from .outputs.bodies import SaveDir
+    from .bodies.savedir import SaveDir
 
 __all__ = ["ExitCode", "build_parser", "entry", "main"]
 
@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench(sub: argparse._SubParsersAction[Any]) -> None:
-    from .bench.defaults import DEFAULTS
+    from .lesson.bench.defaults import DEFAULTS
 
     b = sub.add_parser(
         "bench",
@@ -385,7 +385,7 @@ def _add_bench(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _bench(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
-    from .bench.command import BenchOptions, run_bench
+    from .lesson.bench.command import BenchOptions, run_bench
 
     options = BenchOptions(
         sources=tuple(args.sources),
@@ -421,13 +421,13 @@ def main(
         if args.command == "serve":
             return _serve(args, err)
         if args.command == "counter":
-            from .counter import run_counter  # type: ignore[import-not-found]
+            from .lesson.counter import run_counter  # type: ignore[import-not-found]
 
             return int(run_counter(start=args.start, interval=args.interval))
         if args.command == "bench":
             return _bench(args, stdin or sys.stdin, out, err)
         if args.command == "demo":
-            from .demo import run_demo
+            from .lesson.demo import run_demo
 
             return run_demo(n=args.n, delay_ms=args.delay, concurrency=args.concurrency, out=out)
         raise UsageError(f"unknown command {args.command!r}")
@@ -442,7 +442,7 @@ def main(
 
 
 def _serve(args: argparse.Namespace, err: IO[str]) -> int:
-    from .site import serve
+    from .testsite.site import serve
 
     try:
         serve(args.host, args.port)
@@ -456,13 +456,13 @@ def _serve(args: argparse.Namespace, err: IO[str]) -> int:
 
 
 def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
-    from . import engines
+    from . import engine
+    from .control.progress import NullProgress, Progress, RichProgress, count_urls
+    from .input.skip import Skip
+    from .input.sources import open_sources
     from .outputs import check_target, open_output
-    from .progress import NullProgress, Progress, RichProgress, count_urls
-    from .proxies import from_env as proxies_from_env
-    from .skip import Skip
-    from .sources import open_sources
     from .stats import Stats
+    from .transports.proxies import from_env as proxies_from_env
 
     config = Config(
         mode=args.mode,
@@ -492,7 +492,7 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
     urls = open_sources(sources, stdin=stdin)  # a missing file fails here, before any fetch
     saver: SaveDir | None = None
     if args.save_dir is not None:
-        from .outputs.bodies import SaveDir
+        from .bodies.savedir import SaveDir
 
         saver = SaveDir(args.save_dir)
         if args.resume:
@@ -514,7 +514,7 @@ def _fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str])
     next_flush = next_draw = 0.0
     code = ExitCode.OK
     progress.start()
-    records = engines.run(skip(urls), config)
+    records = engine.run(skip(urls), config)
     try:
         for rec in records:
             if saver is not None and saver.failure is not None:

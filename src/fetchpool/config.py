@@ -9,9 +9,9 @@ from types import MappingProxyType
 from typing import Final
 
 from . import __version__
-from .body import SinkFactory
+from .bodies.extract import parse_extract
+from .bodies.hook import SinkFactory
 from .errors import UsageError
-from .extract import parse_extract
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -68,12 +68,13 @@ class Config:
     ``max_bytes`` stops reading a body past that many bytes after content decoding (None: no cap).
     ``headers`` are sent with every request; a ``User-Agent`` among them replaces fetchpool's.
     ``trust_env``: take proxies from the usual environment variables (see ``proxies``).
-    ``body_sink`` makes a sink for each response body (see :mod:`fetchpool.body`); None: bodies
-    are only counted.
-    ``extract`` names fields computed from each body (see :data:`fetchpool.extract.EXTRACTORS`).
+    ``body_sink`` makes a sink for each response body (see :mod:`fetchpool.bodies.hook`);
+    None: bodies are only counted.
+    ``extract`` names fields computed from each body
+    (see :data:`fetchpool.bodies.extract.EXTRACTORS`).
     ``processes`` is the number of worker processes of the ``processes`` mode
     (None: one per usable core; never more than ``concurrency``).
-    ``cluster`` runs the fetches on a Dask cluster (see :mod:`fetchpool.engines.cluster`):
+    ``cluster`` runs the fetches on a Dask cluster (see :mod:`fetchpool.distributed.cluster`):
     a scheduler's address (``tcp://host:8786``) or ``local:N`` (a cluster of N worker
     processes on this machine); each worker runs the engine ``mode`` names. None: here.
     """

@@ -33,7 +33,7 @@ class Record:
     with ``kind`` one of :data:`ERROR_KINDS`.
 
     ``title``, ``sha256`` and ``links`` are computed from the body when asked for
-    (``--extract``; see :mod:`fetchpool.extract`) and are None otherwise.
+    (``--extract``; see :mod:`fetchpool.bodies.extract`) and are None otherwise.
     """
 
     url: str

@@ -1,0 +1,1 @@
+"""Watching a run: the progress display on stderr (:mod:`.progress`)."""

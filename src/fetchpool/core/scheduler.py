@@ -1,0 +1,267 @@
+"""The scheduler: which request starts next, and what a finished request leads to.
+
+Every engine runs the same loop around it (see ``_drive``): ``poll()`` says start this
+:class:`Job` (one GET of ``job.target`` within ``job.time_left`` seconds), hand over this
+:class:`Record` (an invalid URL: no request), :class:`Wait` (nothing may start yet), or
+None (the run is over); ``finish(job, outcome)`` returns the URL's record, or None when
+the URL goes on — to the next redirect hop, or to another attempt. The scheduler holds
+every limit — ``concurrency`` in flight, ``per_host`` in flight to one host, ``rate`` and
+``host_rate`` requests started a second (redirect hops and retries count like any other
+request), retries with backoff, the pause after a 429, the redirect rules — and does no
+I/O and no locking: one thread or one event loop owns it. Clocks and randomness are
+injected.
+
+An attempt is a request and the redirect hops after it; ``timeout`` bounds the time its
+requests are in flight, together (time spent waiting for a turn between hops does not
+count). A retry starts a new attempt at the URL that failed.
+
+Input is read ahead by at most ``lookahead`` URLs (plus those waiting to be retried, which
+count against the same budget), so a worker never sits idle behind a busy host while URLs
+for other hosts wait in that window, and memory stays O(concurrency + lookahead). Hosts
+take turns: after a start, a host goes to the back of the line.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..config import Config
+from ..records import Record, error_record, response_record
+from ..urls import admit, host_key
+from .limits import HostState, Spacing
+from .outcome import Outcome
+from .redirects import redirect_target
+from .retry import THROTTLE_STATUS, backoff, retryable, server_wait
+
+__all__ = ["FORGET_AFTER", "Job", "Scheduler", "Wait"]
+
+#: Seconds after which a quiet host that was slowed down is forgotten (and trusted again).
+FORGET_AFTER = 60.0
+_SWEEP_EVERY = 1.0
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One URL on its way. ``target`` is the URL to request now (``url`` or where it
+    redirected), ``attempt`` the number of the attempt under way (from 1), ``time_left``
+    what is left of this attempt's timeout for the next request."""
+
+    url: str
+    target: str
+    host: str
+    seen: set[str]
+    attempt: int = 0
+    first_start: float = 0.0
+    time_left: float = 0.0
+    hop: bool = False  # the next start continues an attempt (a redirect), not a new one
+    started: float = 0.0  # when the request in flight started
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Nothing may start now: poll again after ``seconds``, or when an attempt finishes
+    (``seconds`` None: only a finish can change anything)."""
+
+    seconds: float | None
+
+
+Step = Job | Record | Wait | None
+
+
+class Scheduler:
+    """Decides, for one run, when each attempt starts and when a URL is done."""
+
+    def __init__(
+        self,
+        urls: Iterable[str],
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._source = iter(urls)
+        self._cfg = config
+        self._clock, self._wall, self._rand = clock, wall, rand
+        self._exhausted = False
+        self._hosts: dict[str, HostState] = {}
+        self._waiting: dict[str, HostState] = {}  # hosts with queued jobs, in turn order
+        self._delayed: list[tuple[float, int, Job]] = []  # retries, by when they are due
+        self._seq = itertools.count()
+        self._rate = Spacing(config.rate)
+        self._held = 0  # jobs queued or delayed: read, not in flight, not done
+        self._in_flight = 0
+        self._next_sweep = 0.0
+        # Read on every poll: kept here, not looked up through the config each time.
+        self._limit = config.concurrency
+        self._read_ahead = config.read_ahead
+
+    @property
+    def concurrency(self) -> int:
+        return self._cfg.concurrency
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def held(self) -> int:
+        return self._held
+
+    @property
+    def hosts_known(self) -> int:
+        return len(self._hosts)
+
+    def poll(self) -> Step:
+        now = self._clock()
+        self._release_due(now)
+        bad = self._intake()
+        if bad is not None:
+            return bad
+        if self._in_flight >= self._limit:
+            return Wait(None)
+        wake = math.inf
+        rate_at = self._rate.next_at
+        for key, host in self._waiting.items():
+            if not host.has_room():
+                continue  # a finish there will poll again
+            at = host.ready_at()
+            if at <= now:
+                if rate_at <= now:
+                    return self._start(key, host, now)
+                return Wait(rate_at - now)  # nothing at all may start before that
+            wake = min(wake, at)
+        if self._delayed:
+            wake = min(wake, self._delayed[0][0])
+        if wake < math.inf:
+            return Wait(max(0.0, wake - now))
+        if self._in_flight:
+            return Wait(None)
+        # Nothing in flight, nothing held: every URL is done.
+        assert self._held == 0 and self._exhausted, "scheduler stalled"
+        return None
+
+    def finish(self, job: Job, outcome: Outcome) -> Record | None:
+        """Account for a finished request; the URL's record, or None if it goes on."""
+        now = self._clock()
+        cfg = self._cfg
+        self._in_flight -= 1
+        host = self._hosts[job.host]
+        throttled = outcome.status == THROTTLE_STATUS
+        wait = self._wait(job, outcome) if throttled else 0.0
+        host.finish(throttled=throttled, pause=wait, now=now)
+        self._forget_if_idle(job.host, now)
+        job.time_left -= now - job.started
+        if outcome.location is not None:
+            nxt, why = redirect_target(job.target, outcome.location, job.seen, cfg.max_redirects)
+            if nxt is None:
+                return _record(job, Outcome.failed("redirect", why or "refused"), now)
+            job.target, job.host = nxt, host_key(nxt)
+            if job.time_left > 0:
+                job.hop = True
+                self._queue(job, front=True)  # a hop goes before its host's fresh URLs
+                return None
+            outcome = Outcome.failed(
+                "timeout", f"no complete answer within {cfg.timeout:g} s (redirects)"
+            )
+        if job.attempt <= cfg.retries and retryable(outcome):
+            if outcome.body is not None:
+                outcome.body.discard()  # this response is not the URL's answer
+            job.hop = False
+            if not throttled:
+                wait = self._wait(job, outcome)
+            heapq.heappush(self._delayed, (now + wait, next(self._seq), job))
+            self._held += 1
+            return None
+        record = _record(job, outcome, now)
+        return record if outcome.body is None else outcome.body.done(record)
+
+    # -- inside ------------------------------------------------------------------
+
+    def _wait(self, job: Job, outcome: Outcome) -> float:
+        """How long the host (after a 429) or the URL (before a retry) waits: what the
+        server's Retry-After asks, else the backoff for this attempt. Asked only when
+        needed: most answers are neither."""
+        cfg = self._cfg
+        asked = server_wait(outcome, self._wall(), cfg.max_wait)
+        if asked is None:
+            return backoff(job.attempt, cfg.backoff, cfg.max_wait, self._rand())
+        return asked
+
+    def _intake(self) -> Record | None:
+        """Read URLs until the look-ahead is full; an invalid one is returned at once."""
+        if self._exhausted:
+            return None
+        source, read_ahead = self._source, self._read_ahead
+        while self._held < read_ahead:
+            url = next(source, None)
+            if url is None:
+                self._exhausted = True
+                break
+            key = admit(url)
+            if not isinstance(key, str):
+                return key  # the invalid-url record
+            self._queue(Job(url=url, target=url, host=key, seen={url}), front=False)
+        return None
+
+    def _queue(self, job: Job, *, front: bool) -> None:
+        host = self._hosts.get(job.host)
+        if host is None:
+            host = self._hosts[job.host] = HostState(self._cfg.per_host, self._cfg.host_rate)
+        if front:
+            host.queue.appendleft(job)
+        else:
+            host.queue.append(job)
+        self._waiting.setdefault(job.host, host)
+        self._held += 1
+
+    def _release_due(self, now: float) -> None:
+        while self._delayed and self._delayed[0][0] <= now:
+            _, _, job = heapq.heappop(self._delayed)
+            self._held -= 1
+            job.host = host_key(job.target)
+            self._queue(job, front=True)  # a retry goes before its host's fresh URLs
+        if now >= self._next_sweep:
+            self._next_sweep = now + _SWEEP_EVERY
+            for key in [k for k, h in self._hosts.items() if h.forgettable(now, FORGET_AFTER)]:
+                del self._hosts[key]
+
+    def _start(self, key: str, host: HostState, now: float) -> Job:
+        job = host.queue.popleft()
+        del self._waiting[key]
+        if host.queue:
+            self._waiting[key] = host  # to the back of the line
+        host.start(now)
+        self._rate.take(now)
+        self._held -= 1
+        self._in_flight += 1
+        if not job.hop:  # a new attempt, with a whole timeout
+            job.attempt += 1
+            job.time_left = self._cfg.timeout
+            if job.attempt == 1:
+                job.first_start = now
+        job.started = now
+        return job
+
+    def _forget_if_idle(self, key: str, now: float) -> None:
+        host = self._hosts.get(key)
+        if host is not None and host.forgettable(now, FORGET_AFTER):
+            del self._hosts[key]
+
+
+def _record(job: Job, outcome: Outcome, now: float) -> Record:
+    elapsed = now - job.first_start
+    if outcome.kind is not None:
+        return error_record(
+            job.url, outcome.kind, outcome.detail, elapsed=elapsed, attempts=job.attempt
+        )
+    return response_record(
+        job.url, outcome.status, outcome.length, elapsed, job.target, outcome.content_type,
+        job.attempt,
+    )  # fmt: skip

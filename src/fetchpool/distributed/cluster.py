@@ -1,0 +1,263 @@
+"""``--cluster``: batches of URLs as tasks on a Dask cluster, records streamed back.
+
+Not a mode but a place: each task runs the normal fetch path (:func:`fetchpool.modes.run`
+with the engine ``config.mode`` names, ``curl`` by default) on one batch of URLs on a Dask
+worker, and returns the batch's records. The client reads the input lazily, keeps
+:data:`BATCHES_PER_THREAD` batches per worker thread in flight (so memory does not grow with
+the input), and yields each batch's records as it finishes, in the order batches finish; the
+caller writes them with its single writer, as with every engine (so outputs, ``--resume``,
+progress and the summary work unchanged).
+
+Limits: the cluster's worker threads are counted once, at the start (a task runs on one
+thread). ``concurrency``, ``per_host`` (at least 1 each), the look-ahead, ``rate`` and
+``host_rate`` are split between them (:func:`fetchpool.distributed.processes.worker_configs`),
+so the totals hold across the cluster while it keeps the size it had at the start.
+
+Exactly one record per URL: each batch's result is taken once (the future that ran it is
+forgotten as it is taken), and only one record for each URL sent in it (a second copy is
+dropped; a URL that came back without one gets an ``internal`` error record). A worker that
+dies mid-batch: Dask runs the batch again on another worker, and only that run's records
+are taken. When Dask gives up on a batch (it killed ``distributed.scheduler.allowed-failures``
+workers), its URLs become ``worker-died`` records; another failure of a task becomes
+``internal`` records, and a run whose first batches all fail that way stops (fetchpool is
+not importable on the workers, say). A body sink failure (a full disk under ``--save-dir``)
+ends the run with the sink's error.
+
+``distributed`` is imported only here, on first use: ``pip install 'fetchpool[dask]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Iterator
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from ..config import Config, parse_cluster
+from ..errors import FetchpoolError, OutputError, UsageError
+from ..records import Record, error_record
+from .processes import worker_configs
+from .worker import Packed, pack, unpack
+
+if TYPE_CHECKING:
+    from distributed import Client, Future, LocalCluster
+
+__all__ = ["BATCHES_PER_THREAD", "BATCH_ROUNDS", "fetch_batch", "run", "task_config"]
+
+#: URLs in one task, in units of a task's share of ``concurrency``: many, so that a task's
+#: start and its last requests (fewer in flight) are a small part of it (measured in
+#: BENCHMARKS.md); not more, since a batch's records come back only when it ends, and a
+#: batch is fetched again after its worker died.
+BATCH_ROUNDS = 32
+#: Batches in flight per worker thread: one running, one queued to start the moment it ends.
+BATCHES_PER_THREAD = 2
+#: Seconds to reach a scheduler.
+CONNECT_TIMEOUT = 10.0
+#: Seconds for a cluster to have a worker (one being deployed may still start them).
+WORKERS_TIMEOUT = 60.0
+#: Tasks that fail (not a killed worker) before any batch succeeds: the workers cannot run
+#: fetchpool at all, and going on would turn every URL into an error record.
+_MAX_BARREN_FAILURES = 3
+_CLOSING = frozenset({"closing", "closed", "closing_gracefully", "failed"})
+_MISSING = "--cluster needs Dask: pip install 'fetchpool[dask]'"
+
+
+def fetch_batch(urls: list[str], config: dict[str, Any]) -> list[Packed]:
+    """On a Dask worker: fetch one batch through the normal path; its records, packed.
+    ``config``: keyword arguments for Config."""
+    from distributed import Reschedule, get_worker
+
+    from ..modes import run as run_engine
+
+    worker = get_worker()
+    cfg = Config(**config)
+    check: Callable[[], None] | None = getattr(cfg.body_sink, "check", None)
+    packed = []
+    with contextlib.closing(run_engine(urls, cfg)) as records:
+        for record in records:
+            if check is not None:
+                check()  # a body lost: fail the task, so this record is never written
+            if worker.status.name in _CLOSING:
+                # Dask cannot stop a running task: a worker closing (the run was interrupted,
+                # or the cluster shrinks) would wait for the whole batch. Stop now, and let the
+                # scheduler run the batch elsewhere, if anywhere: no URL is lost either way.
+                raise Reschedule()
+            packed.append(pack(record))
+    return packed
+
+
+def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
+    assert config.cluster is not None
+    distributed = _import()
+    _check_pickles(config)  # before a cluster is started for nothing
+    client, cluster = _connect(distributed, config.cluster)
+    # The batches in flight, by the future running each.
+    futures: dict[Future[list[Packed]], list[str]] = {}
+    try:
+        threads = sum(client.nthreads().values())  # counted once, at the start
+        kwargs = task_config(config, threads)
+        size = BATCH_ROUNDS * kwargs["concurrency"]
+        source = iter(urls)
+        pending = distributed.as_completed()
+
+        def submit() -> bool:
+            batch = list(islice(source, size))
+            if batch:
+                future = client.submit(fetch_batch, batch, kwargs, pure=False)
+                futures[future] = batch
+                pending.add(future)
+            return bool(batch)
+
+        for _ in range(BATCHES_PER_THREAD * threads):
+            if not submit():
+                break
+        succeeded = failed = 0
+        for future in pending:
+            batch = futures.pop(future, None)
+            if batch is None:
+                continue  # taken already: each batch's records once
+            records, ok = _take(distributed, future, batch)
+            succeeded += ok
+            failed += not ok
+            yield from records
+            if not succeeded and failed >= _MAX_BARREN_FAILURES:
+                detail = (records[0].error or "").partition(": ")[2]
+                raise FetchpoolError(
+                    f"the Dask workers cannot fetch ({detail}); fetchpool, the same "
+                    "version, must be installed where the workers run"
+                )
+            submit()
+    except KeyboardInterrupt:
+        # Hand over the batches that had finished, without waiting for the others.
+        for future in list(futures):
+            if future.status == "finished":
+                records, _ = _take(distributed, future, futures.pop(future))
+                yield from records
+        raise
+    finally:
+        _close(client, cluster, list(futures))
+
+
+def task_config(config: Config, threads: int) -> dict[str, Any]:
+    """Keyword arguments for the Config of every batch, on a cluster of ``threads`` worker
+    threads: the limits split between them, each thread's share the smallest one (any batch
+    may run on any thread), at least 1 request in flight."""
+    kwargs = worker_configs(config, threads, mode=config.mode)[-1]
+    kwargs["concurrency"] = max(1, kwargs["concurrency"])
+    return kwargs
+
+
+def _take(
+    distributed: Any, future: Future[list[Packed]], batch: list[str]
+) -> tuple[list[Record], bool]:
+    """The records of a finished task, one per URL of ``batch``; and whether it ran."""
+    try:
+        packed = future.result()
+    except OutputError as exc:
+        raise OutputError(str(exc)) from None
+    except distributed.KilledWorker as exc:
+        detail = f"the Dask workers running this URL's batch kept dying ({exc})"
+        return [error_record(url, "worker-died", detail) for url in batch], True
+    except Exception as exc:
+        detail = f"its batch failed on the Dask worker: {type(exc).__name__}: {exc}"
+        return [error_record(url, "internal", detail) for url in batch], False
+    return _one_each(batch, (unpack(values) for values in packed)), True
+
+
+def _one_each(batch: list[str], records: Iterator[Record]) -> list[Record]:
+    """One record for each URL of ``batch``: a second copy is dropped, a URL without one
+    gets an ``internal`` error record."""
+    owed = Counter(batch)
+    taken = []
+    for rec in records:
+        if owed[rec.url] > 0:
+            owed[rec.url] -= 1
+            taken.append(rec)
+    detail = "the Dask worker returned no record for this URL"
+    taken += [error_record(url, "internal", detail) for url in owed.elements()]
+    return taken
+
+
+def _check_pickles(config: Config) -> None:
+    """The settings go to the workers pickled (by cloudpickle, as Dask sends tasks)."""
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(worker_configs(config, 1, mode=config.mode))
+    except Exception as exc:
+        raise UsageError(
+            f"--cluster sends its settings to the Dask workers, and these do not pickle "
+            f"({type(exc).__name__}: {exc}); a body_sink must be a picklable object"
+        ) from None
+
+
+def _import() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(_MISSING) from None
+    return distributed
+
+
+def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | None]:
+    """A client of the cluster ``address`` names, once it has a worker; and the cluster it
+    started, for ``local:N``."""
+    workers = parse_cluster(address)
+    # distributed logs each worker's start and stop, and warns of the interrupted tasks and
+    # the workers it ends, on stderr under the progress bar; its errors still show.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    cluster = None
+    try:
+        if isinstance(workers, int):
+            cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # Its workers log errors of their own teardown (a heartbeat to the scheduler
+                # closing before them); what goes wrong in a batch comes back as its result.
+                silence_logs=logging.CRITICAL,
+            )
+            client = distributed.Client(cluster)
+            client.register_plugin(_ignore_sigint(distributed), name="fetchpool-ignore-sigint")
+        else:
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        why = re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
+        raise UsageError(f"cannot use the Dask cluster {address}: {why}") from None
+    return client, cluster
+
+
+def _ignore_sigint(distributed: Any) -> Any:
+    """A plugin that makes a worker of a ``local:N`` cluster ignore SIGINT: Ctrl-C reaches
+    the whole process group, and only the client decides what it means (it writes what
+    finished, then ends the workers); the workers would otherwise die with tracebacks."""
+
+    class IgnoreSigint(distributed.WorkerPlugin):  # type: ignore[misc]
+        def setup(self, worker: Any) -> None:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()
+
+
+def _close(
+    client: Client, cluster: LocalCluster | None, futures: list[Future[list[Packed]]]
+) -> None:
+    with contextlib.suppress(Exception):
+        if futures:
+            client.cancel(futures)
+    with contextlib.suppress(Exception):
+        client.close(timeout=5)
+    if cluster is not None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=10)

@@ -1,0 +1,269 @@
+"""``processes``: worker processes, each running the ``async`` engine on part of the URLs —
+for when parsing (``--extract``), not the network, is the bottleneck.
+
+Each worker runs the normal fetch path (:func:`fetchpool.modes.run` in the ``async``
+mode), so its own scheduler applies the policy to the URLs it is sent, and its body sinks
+(``--save-dir``, ``--extract``) run where the bodies are read. The limits are split between
+the N workers (:func:`worker_configs`): worker i gets its share of ``concurrency`` (so the
+total in flight is ``concurrency``), of ``per_host`` (at least 1 each, so the total to one
+host is at most max(``per_host``, N)), of the look-ahead, and ``rate``/N and
+``host_rate``/N. Retries, backoff, Retry-After and the 429 slow-down are each worker's own:
+a 429 slows only the worker that got it.
+
+The parent reads the input lazily and sends each worker URLs up to a fixed credit (twice its
+share of ``concurrency``, plus its share of the look-ahead), in consecutive runs in proportion
+to the room each has; more go out as records come back, so memory stays O(concurrency + look-ahead).
+Records stream back to the parent, which hands them to the single writer as every engine
+does (so outputs, ``--resume`` and skipping repeated URLs happen in the parent). A body sink
+failure in a worker (a full disk under ``--save-dir``) comes back to the parent and ends the
+run there with the sink's error; the factory in ``body_sink`` must pickle.
+
+Exactly one record per URL, even when a worker dies (killed, out of memory, a crash in a
+C extension): the parent knows which URLs each worker holds (in flight or waiting in it),
+and each URL a dead worker held becomes a ``worker-died`` error record. They are not fetched
+again, because a URL that kills a worker would kill the next one too; a fresh worker takes
+over the rest.
+
+Workers are forked from a fork server that has already imported the fetch code (spawned
+where there is no fork server), never forked from the caller: forking a process that runs
+threads (progress, the test site, a caller's own) can copy a held lock into the child. The
+fork server also pays for importing aiohttp once, not once per worker. Either way, as with
+any start method but ``fork``, a script that uses this mode must start its work under
+``if __name__ == "__main__":``, because each worker imports the script's main module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import pickle
+from collections import Counter
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from itertools import islice
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from ..config import Config
+from ..errors import FetchpoolError, OutputError, UsageError
+from ..records import Record, error_record
+from . import worker as _worker
+from .start import process_context, usable_cores
+
+__all__ = ["process_context", "run", "usable_cores", "worker_configs"]
+
+#: Workers that die one after another before finishing a single URL: something is wrong
+#: with starting them at all, and starting more would loop for ever.
+_MAX_BARREN_DEATHS = 3
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    """Part ``index`` of ``total`` split as evenly as whole numbers go."""
+    return total // parts + (1 if index < total % parts else 0)
+
+
+def worker_configs(config: Config, count: int, mode: str = "async") -> list[dict[str, Any]]:
+    """Keyword arguments for each of ``count`` workers' Config: the same policy, in the
+    ``mode`` engine, with every limit that counts requests split between the workers.
+    (The ``cluster`` engine uses it too, with its Dask worker threads as the workers.)
+
+    Every field is passed on, so a setting added later reaches the workers too; a new limit
+    that counts requests must be split here when it is added.
+    """
+    base = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    base.update(mode=mode, processes=None, cluster=None)
+    # Mappings such as the read-only headers view do not pickle; plain dicts do.
+    base = {k: dict(v) if isinstance(v, Mapping) else v for k, v in base.items()}
+    configs = []
+    for i in range(count):
+        kwargs = dict(base)
+        kwargs["concurrency"] = _share(config.concurrency, count, i)
+        kwargs["per_host"] = max(1, _share(config.per_host, count, i))
+        kwargs["lookahead"] = max(1, _share(config.read_ahead, count, i))
+        if config.rate is not None:
+            kwargs["rate"] = config.rate / count
+        if config.host_rate is not None:
+            kwargs["host_rate"] = config.host_rate / count
+        configs.append(kwargs)
+    return configs
+
+
+class _Worker:
+    """One worker process as the parent sees it: its pipes and the URLs it holds."""
+
+    def __init__(self, context: Any, config: dict[str, Any], number: int) -> None:
+        self.holding: Counter[str] = Counter()  # URLs sent and not yet answered
+        self.in_flight = 0  # their number
+        # URLs it may hold: more than its engine reads ahead, so it never waits for input
+        # while the parent has some (see _worker.urls).
+        self.credit = 2 * config["concurrency"] + config["lookahead"]
+        self.config = config
+        self.ready = False  # it said so: it has started and can take URLs
+        self.told_to_finish = False
+        self.delivered = 0
+        inbox, self.urls = context.Pipe(duplex=False)
+        self.records, outbox = context.Pipe(duplex=False)
+        self.process: BaseProcess = context.Process(
+            target=_worker.main,
+            args=(inbox, outbox, config),
+            name=f"fetchpool-worker-{number}",
+            daemon=True,  # never outlive the parent, whatever happens to it
+        )
+        self.process.start()
+        # The worker holds its own ends now. Closing ours is what makes `recv` see the end
+        # of the pipe (EOFError) when the worker exits, however it exits.
+        inbox.close()
+        outbox.close()
+
+    def send(self, urls: list[str]) -> None:
+        self.holding.update(urls)
+        self.in_flight += len(urls)
+        self.urls.send(urls)
+
+    def finish(self) -> None:
+        self.told_to_finish = True
+        with contextlib.suppress(OSError):  # it is gone already; its end of pipe says so
+            self.urls.send(None)
+
+    def take(self, message: tuple[Any, ...]) -> list[Record]:
+        """The records in a message from the worker; raises what failed in it."""
+        if message[0] == "failed":
+            _, kind, detail = message
+            if kind == "output":
+                raise OutputError(detail)
+            raise FetchpoolError(f"worker process {self.process.pid} failed: {detail}")
+        self.ready = True  # its first message, empty, says it has started
+        records = [_worker.unpack(values) for values in message[1]]
+        for rec in records:
+            self.holding[rec.url] -= 1
+            if not self.holding[rec.url]:
+                del self.holding[rec.url]
+        self.in_flight -= len(records)
+        self.delivered += len(records)
+        return records
+
+    def lost(self) -> list[Record]:
+        """The records for the URLs this worker held when it died."""
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        detail = f"worker process {self.process.pid} died ({how}) while fetching this URL"
+        return [error_record(url, "worker-died", detail) for url in self.holding.elements()]
+
+    def stop(self) -> None:
+        for conn in (self.urls, self.records):
+            conn.close()
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
+    # The fork server imports the worker's engine (aiohttp) once; each worker is forked with it.
+    context = process_context(_worker.__name__, f"{__package__}.aio")
+    count = min(config.processes or usable_cores(), config.concurrency)
+    configs = worker_configs(config, count)
+    try:
+        pickle.dumps(configs)
+    except Exception as exc:
+        raise UsageError(
+            f"the processes mode sends its settings to worker processes, and these do not "
+            f"pickle ({type(exc).__name__}: {exc}); a body_sink must be a picklable object"
+        ) from None
+    source = iter(urls)
+    workers: list[_Worker] = []
+    started = 0
+    barren_deaths = 0
+
+    def start(kwargs: dict[str, Any]) -> _Worker:
+        nonlocal started
+        started += 1
+        return _Worker(context, kwargs, started)
+
+    try:
+        workers = [start(kwargs) for kwargs in configs]
+        exhausted = False
+        while workers:
+            exhausted = _feed(workers, source, exhausted)
+            by_conn = {w.records: w for w in workers}
+            for conn in wait(list(by_conn)):
+                assert isinstance(conn, Connection)
+                worker = by_conn[conn]
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):  # the worker exited, all it sent was read
+                    workers.remove(worker)
+                    if worker.told_to_finish and not worker.holding:
+                        worker.process.join()
+                        continue
+                    barren_deaths = 0 if worker.delivered else barren_deaths + 1
+                    yield from worker.lost()
+                    worker.stop()
+                    if barren_deaths >= _MAX_BARREN_DEATHS:
+                        raise FetchpoolError(
+                            f"worker processes keep dying before finishing a URL (the last: "
+                            f"exit code {worker.process.exitcode}); a script that uses the "
+                            f"processes mode must start it under `if __name__ == '__main__':`"
+                        ) from None
+                    if not exhausted:
+                        workers.append(start(worker.config))
+                    continue
+                yield from worker.take(message)
+    except KeyboardInterrupt:
+        # Hand over what the workers already sent, without waiting for anything more.
+        for worker in workers:
+            budget = worker.in_flight
+            while budget > 0 and _ready(worker.records):
+                try:
+                    got = worker.take(worker.records.recv())
+                except (EOFError, OSError, FetchpoolError):
+                    break
+                budget -= len(got)
+                yield from got
+        raise
+    finally:
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=2)
+
+
+def _feed(workers: list[_Worker], source: Iterator[str], exhausted: bool) -> bool:
+    """Once every worker has started, give each up to its credit of URLs: the batch read is
+    cut into consecutive runs, one per worker, in proportion to the room each has (runs, not
+    every other URL, so that each worker sees the input's mix of hosts). Once the input has
+    run out, tell every worker to finish. Returns whether the input has run out."""
+    if not exhausted and all(w.ready for w in workers):
+        open_ = [w for w in workers if not w.told_to_finish]
+        rooms = [max(0, w.credit - w.in_flight) for w in open_]
+        room = sum(rooms)
+        if room > 0:
+            batch = list(islice(source, room))
+            exhausted = len(batch) < room
+            shares = [len(batch) * r // room for r in rooms]
+            for i in sorted(range(len(rooms)), key=lambda i: rooms[i] - shares[i], reverse=True):
+                if sum(shares) == len(batch):
+                    break
+                shares[i] += 1
+            start = 0
+            for worker, share in zip(open_, shares, strict=True):
+                if share:
+                    # If it died, its end of pipe says so, and these URLs are among the
+                    # ones it holds: they become its worker-died records.
+                    with contextlib.suppress(OSError):
+                        worker.send(batch[start : start + share])
+                    start += share
+    if exhausted:
+        for worker in workers:
+            if not worker.told_to_finish:
+                worker.finish()
+    return exhausted
+
+
+def _ready(conn: Connection) -> bool:
+    try:
+        return conn.poll(0)
+    except OSError:
+        return False

@@ -1,0 +1,93 @@
+"""``curl``: libcurl's multi interface (pycurl) — the network loop runs in C.
+
+One thread, one multi handle, at most ``concurrency`` easy handles, each reused from
+request to request (and its connection with it). The engine only says how requests run
+at once, like every other mode: the shared scheduler (``_scheduler``, through
+``_drive.drive``) decides which request starts when — per-host and rate limits, look-ahead —
+and what an ended one leads to: a record, a redirect hop, or a retry after a backoff or a
+``Retry-After``. Each libcurl transfer is one request of one attempt (``_curl.Transfer``):
+no redirect is followed by libcurl, and its outcome goes back to the scheduler.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterable
+
+from ..config import Config
+from ..core.drive import Finished, drive
+from ..core.outcome import Outcome
+from ..core.scheduler import Job, Scheduler
+from ..records import Record
+from ..transports.curl import Transfer, Transfers
+
+__all__ = ["run"]
+
+#: Longest wait for network events before the loop looks around again (seconds).
+_TICK = 0.5
+
+
+class _Multi:
+    """The :class:`~fetchpool.core.drive.Runner` of the curl mode: jobs become transfers
+    on the multi handle; ended transfers become ``(job, outcome)`` pairs."""
+
+    def __init__(self, config: Config) -> None:
+        self._transfers = Transfers(config)
+        self._idle: list[Transfer] = []
+        self._ready: list[Finished] = []  # ended without reaching libcurl, or after Ctrl-C
+
+    def submit(self, job: Job) -> None:
+        transfer = self._idle.pop() if self._idle else self._transfers.new()
+        try:
+            transfer.start(job)
+        except UnicodeError as exc:  # a host IDNA cannot encode: nothing was sent
+            self._idle.append(transfer)
+            self._ready.append((job, Outcome.failed("invalid-url", f"cannot encode: {exc}")))
+            return
+        self._transfers.add(transfer)
+
+    def collect(self, timeout: float | None) -> list[Finished]:
+        if self._ready:
+            done, self._ready = self._ready, []
+            return done
+        if not self._transfers.running:
+            if timeout:
+                time.sleep(timeout)  # nothing in flight: a backoff or a rate limit
+            return []
+        until = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = _TICK if until is None else max(0.0, min(_TICK, until - time.monotonic()))
+            done = self._ended(wait)
+            if done or (until is not None and time.monotonic() >= until):
+                return done
+
+    def drain(self) -> list[Finished]:
+        done, self._ready = self._ready, []
+        return done + self._ended(0.0)
+
+    def _ended(self, wait: float) -> list[Finished]:
+        done: list[Finished] = []
+        interrupted = False
+        for transfer, code, message in self._transfers.finished(wait):
+            job = transfer.job
+            outcome = transfer.outcome(code, message)
+            self._idle.append(transfer)
+            if transfer.interrupted:
+                interrupted = True  # Ctrl-C landed in a callback: that request is dropped
+            elif job is not None:
+                done.append((job, outcome))
+        if interrupted:
+            self._ready.extend(done)  # handed over by drain(), after the interrupt
+            raise KeyboardInterrupt
+        return done
+
+    def close(self) -> None:
+        self._transfers.close()
+
+
+def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
+    multi = _Multi(config)
+    try:
+        yield from drive(Scheduler(urls, config), multi)
+    finally:
+        multi.close()

@@ -1,0 +1,204 @@
+"""The asyncio fetcher: one aiohttp session, used by the ``async`` mode.
+
+One call to :meth:`AsyncFetcher.get` is one GET (redirects are the scheduler's), bounded
+end to end by its timeout with ``asyncio.timeout`` (which cancels a name lookup, a stalled
+read or a drip alike). Sockets stay bounded by the concurrency: at most
+``concurrency`` connections in use, ``min(per_host, concurrency)`` to one host, and at most
+``concurrency`` idle keep-alive connections kept, the oldest closed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from ..bodies.hook import no_sink, opened
+from ..config import Config
+from ..core.outcome import Outcome
+from ..core.redirects import REDIRECT_STATUSES
+from .deadline import Deadline
+from .decode import DecodeError, Decoder
+from .proxies import Proxies, from_env
+from .request import reason, request_headers
+
+__all__ = ["AsyncFetcher", "classify"]
+
+
+class _Phase:
+    """Where an attempt is, for the detail of a timeout."""
+
+    __slots__ = ("name",)
+
+    def __init__(self) -> None:
+        self.name = "headers"
+
+
+class AsyncFetcher:
+    """Makes attempts on one event loop; use as ``async with AsyncFetcher(config) as f``."""
+
+    def __init__(self, config: Config, proxies: Proxies | None = None) -> None:
+        self._config = config
+        self._sink = config.body_sink or no_sink
+        self._proxies = (
+            proxies if proxies is not None else (from_env() if config.trust_env else Proxies())
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> AsyncFetcher:
+        cfg = self._config
+        connector = _BoundedConnector(
+            idle_cap=cfg.concurrency,
+            limit=cfg.concurrency,
+            limit_per_host=min(cfg.per_host, cfg.concurrency),
+            ttl_dns_cache=300,
+        )
+        headers = request_headers(cfg)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=headers,
+            cookie_jar=aiohttp.DummyCookieJar(),  # each URL is fetched as a stranger
+            auto_decompress=False,  # decoded here, in bounded steps (see _decode)
+            trust_env=False,  # proxies come from fetchpool.transports.proxies, as in every mode
+            skip_auto_headers=("User-Agent",) if "User-Agent" in headers else (),
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def get(self, url: str, timeout: float) -> Outcome:
+        """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
+        network or the server does."""
+        phase = _Phase()
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._get(url, Deadline(timeout), phase)
+        except TimeoutError:
+            return _timed_out(timeout, f"the {phase.name}")
+        except Exception as exc:  # a per-URL failure is data, whatever it is
+            return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
+
+    async def _get(self, url: str, deadline: Deadline, phase: _Phase) -> Outcome:
+        cfg = self._config
+        session = self._session
+        assert session is not None, "use AsyncFetcher in 'async with'"
+        try:
+            async with session.get(
+                url,
+                allow_redirects=False,
+                proxy=self._proxies.for_url(url),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=deadline.connect(cfg.connect_timeout)
+                ),
+            ) as resp:
+                location = resp.headers.get("Location")
+                if location and resp.status in REDIRECT_STATUSES:
+                    return Outcome(status=resp.status, location=location)
+                phase.name = "body"
+                length = 0
+                content_type = resp.headers.get("Content-Type")
+                decoder = Decoder(resp.headers.get("Content-Encoding"))
+                with opened(self._sink(url, content_type)) as sink:
+                    async for raw in resp.content.iter_any():
+                        for piece in decoder.feed(raw):
+                            length += len(piece)
+                            if cfg.max_bytes is not None and length > cfg.max_bytes:
+                                resp.close()
+                                return Outcome.failed(
+                                    "too-large", f"body over {cfg.max_bytes} bytes"
+                                )
+                            sink.write(piece)
+                    for piece in decoder.flush():
+                        length += len(piece)
+                        sink.write(piece)
+                    if cfg.max_bytes is not None and length > cfg.max_bytes:
+                        return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                    return Outcome(
+                        status=resp.status,
+                        length=length,
+                        content_type=content_type,
+                        retry_after=resp.headers.get("Retry-After"),
+                        body=sink.keep(),
+                    )
+        except asyncio.CancelledError:
+            raise
+        except DecodeError as exc:
+            return Outcome.failed("protocol", f"bad content encoding: {exc}")
+        except Exception as exc:
+            kind, detail = classify(exc, phase.name, cfg.timeout)
+            return Outcome.failed(kind, detail)
+
+
+def _timed_out(timeout: float, waiting_for: str) -> Outcome:
+    return Outcome.failed("timeout", f"no complete answer within {timeout:g} s ({waiting_for})")
+
+
+class _BoundedConnector(aiohttp.TCPConnector):
+    """aiohttp limits connections in use but keeps idle keep-alive ones per host for 15 s,
+    without a total: a run over many hosts would pile up thousands of open sockets. This
+    one keeps at most ``idle_cap`` idle, closing the oldest."""
+
+    def __init__(self, *, idle_cap: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._idle_cap = idle_cap
+
+    def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
+        super()._release(key, protocol, should_close=should_close)
+        idle: dict[Any, deque[tuple[Any, float]]] = self._conns
+        total = sum(len(q) for q in idle.values())
+        while total > self._idle_cap:
+            oldest = min(idle, key=lambda k: idle[k][0][1])
+            proto, _ = idle[oldest].popleft()
+            if not idle[oldest]:
+                del idle[oldest]
+            proto.close()
+            total -= 1
+
+
+def classify(exc: BaseException, phase: str, timeout: float) -> tuple[str, str]:
+    """An aiohttp exception as an error kind and a detail. ``phase``: headers or body."""
+    if isinstance(exc, TimeoutError):  # aiohttp's connect timeout
+        return "timeout", f"no connection within the time allowed (waiting for the {phase})"
+    if isinstance(exc, aiohttp.InvalidURL | UnicodeError):  # UnicodeError: a host IDNA refuses
+        return "invalid-url", reason(exc)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return "connect", f"proxy: {reason(exc.os_error)}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "tls", reason(exc)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, socket.gaierror) or type(exc).__name__.endswith("DNSError"):
+            return "dns", f"cannot resolve {exc.host}"
+        return "connect", reason(exc.os_error)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        if "encoding" in str(exc).lower() or "decompress" in str(exc).lower():
+            return "protocol", f"bad content encoding: {reason(exc)}"
+        return "truncated", f"body ended early ({reason(exc)})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        if phase == "body":
+            return "truncated", "server disconnected mid-body"
+        return "connect", "server closed the connection without a response"
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return "connect", f"proxy answered {exc.status}: {reason(exc)}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "protocol", f"not a valid HTTP response: {reason(exc)}"
+    if isinstance(exc, aiohttp.ClientOSError | OSError):
+        reset = isinstance(exc, ConnectionResetError) or exc.errno == errno.ECONNRESET
+        what = "connection reset" if reset else "socket error"
+        if phase == "body":
+            return "truncated", f"{what} mid-body"
+        return "connect", f"{what}: {reason(exc)}"
+    if isinstance(exc, aiohttp.ClientError):
+        return "protocol", reason(exc)
+    return "internal", f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,301 @@
+"""The blocking fetcher: one thread-safe urllib3 pool shared by every blocking mode.
+
+One call to :meth:`BlockingFetcher.get` is one GET (redirects are the scheduler's), bounded
+end to end by its timeout: the watchdog (``_deadline``) shuts the request's socket at the
+deadline, so a server that drips or stalls cannot hold a thread.
+(A name lookup is the one step the watchdog cannot cut: it runs inside the C library,
+bounded by the system resolver's own timeouts.)
+
+Sockets stay bounded by the concurrency: each host's pool holds at most
+``min(per_host, concurrency)`` connections (and blocks for a free one, a second guard
+behind the scheduler's per-host limit), and at most about ``2 × concurrency / per_host``
+host pools are kept, the least recently used closed first.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import socket
+import ssl
+import struct
+import threading
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import urllib3
+from urllib3 import connection as u3conn
+from urllib3 import exceptions as u3
+
+from ..bodies.hook import no_sink, opened
+from ..config import Config
+from ..core.outcome import Outcome
+from ..core.redirects import REDIRECT_STATUSES
+from .deadline import Deadline, Guard, Watchdog
+from .decode import CHUNK, DecodeError, Decoder
+from .proxies import Proxies, from_env
+from .request import reason, request_headers
+
+__all__ = ["BlockingFetcher", "classify"]
+
+_DRAIN_AT_MOST = 64 * 1024  # a redirect's body is read (to keep the connection) up to this
+
+_current = threading.local()  # .guard: the Guard of the attempt running on this thread
+
+
+class BlockingFetcher:
+    """Makes attempts at URLs; safe to call from many threads at once."""
+
+    def __init__(self, config: Config, proxies: Proxies | None = None) -> None:
+        self._config = config
+        self._sink = config.body_sink or no_sink
+        self._proxies = proxies if proxies is not None else _env_proxies(config)
+        per_host = min(config.per_host, config.concurrency)
+        self._pool = _guarded(
+            urllib3.PoolManager(
+                num_pools=max(2, math.ceil(2 * config.concurrency / per_host)),
+                maxsize=per_host,
+                block=True,
+                retries=False,
+                headers=request_headers(config),
+            )
+        )
+        self._proxy_pools: dict[str, urllib3.PoolManager] = {}
+        self._lock = threading.Lock()
+        self._watchdog = Watchdog()
+
+    def close(self) -> None:
+        self._watchdog.stop()
+        self._pool.clear()
+        for pool in self._proxy_pools.values():
+            pool.clear()
+
+    def get(self, url: str, timeout: float) -> Outcome:
+        """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
+        network or the server does."""
+        deadline = Deadline(timeout)
+        with self._watchdog.guard(deadline.at) as guard:
+            _current.guard = guard
+            try:
+                return self._get(url, deadline, guard)
+            except Exception as exc:  # a per-URL failure is data, whatever it is
+                if guard.fired:
+                    return _timed_out(timeout, "the answer")
+                return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
+            finally:
+                _current.guard = None
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        proxy = self._proxies.for_url(url)
+        if proxy is None:
+            return self._pool
+        with self._lock:
+            manager = self._proxy_pools.get(proxy)
+            if manager is None:
+                manager = self._proxy_pools[proxy] = _proxy_manager(proxy, self._config)
+            return manager
+
+    def _get(self, url: str, deadline: Deadline, guard: Guard) -> Outcome:
+        cfg = self._config
+        phase = "headers"
+        resp: Any = None
+        clean = False  # the response was read to its end: its connection may be reused
+        try:
+            left = deadline.remaining()
+            resp = self._manager(url).request(
+                "GET",
+                url,
+                preload_content=False,
+                decode_content=False,
+                redirect=False,
+                retries=False,
+                timeout=urllib3.Timeout(connect=deadline.connect(cfg.connect_timeout), read=left),
+                pool_timeout=left,
+            )
+            location = resp.headers.get("Location")
+            if location and resp.status in REDIRECT_STATUSES:
+                clean = _finish_quietly(resp)
+                return Outcome(status=resp.status, location=location)
+            phase = "body"
+            length = 0
+            content_type = resp.headers.get("Content-Type")
+            decoder = Decoder(resp.headers.get("Content-Encoding"))
+            with opened(self._sink(url, content_type)) as sink:
+                while raw := resp.read1(CHUNK, decode_content=False):
+                    for piece in decoder.feed(raw):
+                        length += len(piece)
+                        if cfg.max_bytes is not None and length > cfg.max_bytes:
+                            return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                        sink.write(piece)
+                for piece in decoder.flush():
+                    length += len(piece)
+                    sink.write(piece)
+                if guard.fired:  # the cut looks like the end of a body sent until close
+                    return _timed_out(deadline.seconds, "the body")
+                if cfg.max_bytes is not None and length > cfg.max_bytes:
+                    return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                clean = True
+                return Outcome(
+                    status=resp.status,
+                    length=length,
+                    content_type=content_type,
+                    retry_after=resp.headers.get("Retry-After"),
+                    body=sink.keep(),
+                )
+        except DecodeError as exc:
+            return Outcome.failed("protocol", f"bad content encoding: {exc}")
+        except Exception as exc:
+            if guard.fired:
+                return _timed_out(deadline.seconds, f"the {phase}")
+            kind, detail = classify(exc, phase)
+            return Outcome.failed(kind, detail)
+        finally:
+            if resp is not None:
+                if not clean:
+                    resp.close()  # never hand a half-read connection back to the pool
+                resp.release_conn()  # a closed connection frees its place in the pool
+
+
+def _timed_out(timeout: float, waiting_for: str) -> Outcome:
+    return Outcome.failed("timeout", f"no complete answer within {timeout:g} s ({waiting_for})")
+
+
+def _finish_quietly(resp: Any) -> bool:
+    """Done with a redirect: read its body if small, to keep the connection (True)."""
+    try:
+        declared = int(resp.headers.get("Content-Length", "-1"))
+    except ValueError:
+        declared = -1
+    if 0 <= declared <= _DRAIN_AT_MOST:
+        resp.drain_conn()
+        return True
+    return False
+
+
+# -- the watchdog's hold on urllib3 connections ------------------------------------
+
+
+def _watch(conn: Any) -> None:
+    """Let the running attempt's guard cut ``conn`` at the deadline — while it is still the
+    one using it (a pooled connection moves on to other attempts)."""
+    guard: Guard | None = getattr(_current, "guard", None)
+    if guard is None:
+        return
+    conn.fetchpool_guard = guard
+
+    def cut() -> None:
+        sock = conn.sock
+        if conn.fetchpool_guard is guard and sock is not None:
+            # Linger 0: when the fetcher then closes the socket, a reset tells the server
+            # at once (a FIN can sit unnoticed behind a full send buffer on its side).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # The base method, so an SSLSocket is shut at the TCP level (no TLS alert
+            # written from this thread while another reads).
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    guard.on_expiry(cut)
+
+
+class _GuardedHTTPConnection(u3conn.HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(self)  # covers everything after the TCP connect
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.sock is not None:  # a connection reused from the pool
+            _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _GuardedHTTPSConnection(u3conn.HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(self)  # the TLS handshake itself is bounded by the connect timeout per read
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.sock is not None:
+            _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+def _guarded(manager: urllib3.PoolManager) -> urllib3.PoolManager:
+    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    return manager
+
+
+def _proxy_manager(proxy: str, config: Config) -> urllib3.PoolManager:
+    parts = urlsplit(proxy)
+    proxy_headers = None
+    if parts.username is not None:
+        auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        proxy_headers = urllib3.make_headers(proxy_basic_auth=auth)
+    return _guarded(
+        urllib3.ProxyManager(
+            proxy,
+            num_pools=max(2, math.ceil(2 * config.concurrency / config.per_host)),
+            headers=request_headers(config),
+            proxy_headers=proxy_headers,
+            maxsize=config.concurrency,  # every proxied request shares the proxy's pool
+            block=True,
+            retries=False,
+        )
+    )
+
+
+def _env_proxies(config: Config) -> Proxies:
+    return from_env() if config.trust_env else Proxies()
+
+
+def classify(exc: BaseException, phase: str) -> tuple[str, str]:
+    """An urllib3 exception as an error kind and a detail. ``phase``: headers or body."""
+    if isinstance(exc, u3.NameResolutionError):
+        return "dns", f"cannot resolve {exc.conn.host}"
+    if isinstance(exc, u3.EmptyPoolError):
+        return "timeout", "no free connection to the host in time"
+    if isinstance(exc, u3.ReadTimeoutError):
+        return "timeout", f"read timed out waiting for the {phase}"
+    if isinstance(exc, u3.ProxyError):
+        return "connect", f"proxy: {reason(exc.original_error or exc)}"
+    if isinstance(exc, u3.SSLError):
+        return "tls", reason(exc)
+    if isinstance(exc, u3.NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3 2
+        return "connect", reason(exc).split(": ", 1)[-1]
+    if isinstance(exc, u3.ConnectTimeoutError):
+        return "timeout", "connect timed out"
+    if isinstance(exc, u3.DecodeError):
+        return "protocol", f"bad content encoding: {reason(exc)}"
+    if isinstance(exc, u3.LocationValueError | u3.LocationParseError):
+        return "invalid-url", reason(exc)
+    if isinstance(exc, u3.ProtocolError | u3.HTTPError | http.client.HTTPException | OSError):
+        inner = exc.args[-1] if exc.args else exc
+        if isinstance(exc, u3.IncompleteRead | http.client.IncompleteRead):
+            inner = exc
+        if isinstance(inner, http.client.IncompleteRead | u3.IncompleteRead):
+            return "truncated", f"body ended early ({reason(inner)})"
+        if isinstance(inner, http.client.RemoteDisconnected):
+            return "connect", "server closed the connection without a response"
+        if isinstance(inner, http.client.BadStatusLine | http.client.LineTooLong):
+            return "protocol", f"not an HTTP response: {reason(inner)}"
+        if isinstance(inner, ssl.SSLError):
+            return "tls", reason(inner)
+        if isinstance(inner, socket.timeout | TimeoutError):
+            return "timeout", f"read timed out waiting for the {phase}"
+        if isinstance(inner, OSError):
+            what = "connection reset" if isinstance(inner, ConnectionResetError) else "socket error"
+            if phase == "body":
+                return "truncated", f"{what} mid-body"
+            return "connect", f"{what}: {reason(inner)}"
+        if isinstance(exc, http.client.HTTPException):
+            return "protocol", reason(exc)
+        return ("truncated" if phase == "body" else "protocol"), reason(exc)
+    return "internal", f"{type(exc).__name__}: {exc}"

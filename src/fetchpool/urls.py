@@ -1,0 +1,123 @@
+"""URLs: the one place that says whether a URL can be fetched and which host it counts
+against. Pure; no I/O.
+
+- :func:`check_url` / :func:`invalid_record`: why a URL cannot be fetched (its
+  ``invalid-url`` record), or None;
+- :func:`host_key`: the ``host:port`` every per-host limit applies to;
+- :func:`admit`: both at once for the scheduler, by one regex match for a plain URL
+  (:func:`plain_authority`), the common case, since this runs for every URL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from .records import Record, error_record
+
+__all__ = ["admit", "check_url", "host_key", "invalid_record", "plain_authority", "plain_key"]
+
+_SCHEMES = ("http", "https")
+_BAD_HOST_CHARS = frozenset(' \t\r\n<>"{}|\\^`%')
+
+
+# The common case, accepted without taking the URL apart: http(s)://host[:port][/...] with a
+# plain DNS name or IPv4 host (group 1) and printable ASCII after it; group 2 is the port.
+# Everything else gets the full check.
+_PLAIN = re.compile(
+    r"[hH][tT][tT][pP][sS]?://"
+    r"([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)"
+    r"(?::([0-9]{1,5}))?(?:[/?#][!-~]*)?"
+)
+
+
+def plain_authority(url: str) -> tuple[str, int] | None:
+    """The host (as written) and port (filled in) of a plain URL — the common case, which
+    can be fetched without the full check — or None for any other URL. One regex match:
+    this runs for every URL."""
+    plain = _PLAIN.fullmatch(url)
+    if plain is None or len(plain[1]) > 253:
+        return None
+    port = plain[2]
+    number = (443 if url[4] in "sS" else 80) if port is None else int(port)
+    return (plain[1], number) if 0 < number < 65536 else None
+
+
+def check_url(url: str) -> str | None:
+    """Why ``url`` cannot be fetched, or None when it can. Pure; no I/O."""
+    return None if plain_authority(url) is not None else _check_fully(url)
+
+
+def _check_fully(url: str) -> str | None:
+    if not url:
+        return "empty URL"
+    # Fast path first: printable ASCII without a space has no whitespace or control character.
+    if (" " in url or not (url.isascii() and url.isprintable())) and any(
+        c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url
+    ):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a bad port
+    except ValueError as exc:
+        return str(exc)
+    if not parts.scheme:
+        return "no scheme (write http:// or https://)"
+    if parts.scheme.lower() not in _SCHEMES:
+        return f"scheme {parts.scheme!r} is not http or https"
+    host = parts.hostname
+    if not host:
+        return "no host"
+    if port == 0:
+        return "port 0"
+    if parts.netloc.startswith("[") or ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"bad IPv6 address {host!r}"
+    elif not _BAD_HOST_CHARS.isdisjoint(host) or ".." in host or len(host) > 253:
+        return f"bad host {host!r}"
+    elif any(len(label) > 63 for label in host.split(".")):  # DNS allows 63 bytes a label
+        return f"bad host {host!r}: a part longer than 63 characters"
+    return None
+
+
+def plain_key(url: str) -> str | None:
+    """:func:`host_key` of a plain URL (:func:`plain_authority`), without urlsplit (several
+    times slower); None for any other URL."""
+    plain = plain_authority(url)
+    return None if plain is None else f"{plain[0].lower()}:{plain[1]}"
+
+
+def host_key(url: str) -> str:
+    """The host a URL's limits apply to: ``host:port``, lower case, the port filled in."""
+    return plain_key(url) or _host_key_parsed(url)
+
+
+def _host_key_parsed(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if parts.scheme.lower() == "https" else 80
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def invalid_record(url: str) -> Record | None:
+    """The ``invalid-url`` record for a URL that cannot be fetched, or None when it can."""
+    why = check_url(url)
+    return None if why is None else error_record(url, "invalid-url", why)
+
+
+def admit(url: str) -> str | Record:
+    """The host key (:func:`host_key`) of a URL that can be fetched, or its ``invalid-url``
+    record. A plain URL, the common case, is checked and keyed by one regex match."""
+    key = plain_key(url)
+    if key is not None:
+        return key
+    bad = invalid_record(url)
+    return host_key(url) if bad is None else bad
