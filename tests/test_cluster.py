@@ -23,7 +23,7 @@ import pytest
 from fetchpool import Config, FetchpoolError, UsageError, fetch
 from fetchpool.bodies.hook import BodySink, no_sink
 from fetchpool.cli import main
-from fetchpool.modes import cluster
+from fetchpool.distributed import cluster
 from fetchpool.testsite.site import TestSite
 from procs import alive, ctrl_c, descendants
 

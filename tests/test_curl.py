@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from fetchpool import MODES, Record, fetch
 from fetchpool.bodies.savedir import SaveDir
 from fetchpool.config import Config
-from fetchpool.modes import _curl
 from fetchpool.outputs.jsonl import _fast_line, generic_line, record_line
 from fetchpool.records import ERROR_KINDS
 from fetchpool.testsite.site import TestSite, page_body
+from fetchpool.transports import curl as _curl
 from fetchpool.transports.curl import ascii_url, classify
 from fetchpool.urls import _check_fully, check_url
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypedDict
 
 from . import __version__
 from .bodies.extract import parse_extract
@@ -26,6 +26,8 @@ __all__ = [
     "MODES",
     "USER_AGENT",
     "Config",
+    "Settings",
+    "config_of",
     "parse_cluster",
 ]
 
@@ -141,6 +143,45 @@ class Config:
         if self.lookahead is not None:
             return self.lookahead
         return DEFAULT_LOOKAHEAD_PER_SLOT * self.concurrency
+
+
+class Settings(TypedDict, total=False):
+    """The fields of :class:`Config` as keyword arguments (``fetch(urls, timeout=5)``):
+    the library's calls take ``**settings: Unpack[Settings]``, so their keywords are the
+    config's and type-checked. A test keeps the two in step. ``extract`` may also be
+    given as text (``"title,sha256"``) or a list."""
+
+    mode: str
+    concurrency: int
+    timeout: float
+    max_redirects: int
+    max_bytes: int | None
+    headers: Mapping[str, str]
+    connect_timeout: float | None
+    retries: int
+    backoff: float
+    max_wait: float
+    per_host: int
+    rate: float | None
+    host_rate: float | None
+    lookahead: int | None
+    trust_env: bool
+    body_sink: SinkFactory | None
+    extract: str | Iterable[str]
+    processes: int | None
+    cluster: str | None
+
+
+def config_of(config: Config | None, settings: Settings) -> Config:
+    """``config`` when given (then no other setting may be), else a Config of ``settings``."""
+    if config is not None:
+        if settings:
+            names = ", ".join(sorted(settings))
+            raise UsageError(f"give either config= or settings ({names}), not both")
+        return config
+    given = dict(settings)
+    given["extract"] = parse_extract(settings.get("extract", ()))
+    return Config(**given)  # type: ignore[arg-type]  # the same keys, checked by a test
 
 
 def _whole(name: str, value: object, low: int) -> None:

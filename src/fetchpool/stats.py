@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from .records import Record
 
-__all__ = ["Stats"]
+__all__ = ["Stats", "Summary"]
 
 #: "0xx" ... "9xx", made once: this runs for every record.
 _CLASSES = tuple(f"{i}xx" for i in range(10))
@@ -55,6 +55,32 @@ class Stats:
         if self.by_error:
             lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in self.by_error.most_common()))
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a whole run did (:func:`fetchpool.run`): the counts of the records written
+    (``stats``), the wall time, and what was skipped: ``already_done`` URLs the output
+    held (``resume``), ``repeated`` URLs repeated in the input, ``second_records`` dropped
+    (a cluster batch that ran twice)."""
+
+    stats: Stats
+    wall: float
+    already_done: int = 0
+    repeated: int = 0
+    second_records: int = 0
+    output: str | None = None
+    interrupted: bool = False
+
+    def __str__(self) -> str:
+        """The lines ``fetchpool fetch`` prints at the end of a run."""
+        text = self.stats.summary(self.wall) + (" (interrupted)" if self.interrupted else "")
+        skipped = [f"{self.already_done} already in {self.output}"] if self.already_done else []
+        skipped += [f"{self.repeated} repeated in the input"] if self.repeated else []
+        skipped += (
+            [f"{self.second_records} second records for a URL"] if self.second_records else []
+        )
+        return text + ("\nskipped: " + ", ".join(skipped) if skipped else "")
 
 
 def _size(n: int) -> str:

@@ -104,7 +104,7 @@ class SaveDir:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise OutputError(f"cannot save bodies in {directory}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot save bodies in {directory}: {exc.strerror or exc}") from exc
 
     def sink(self, url: str, content_type: str | None = None) -> BodyFile:
         """The sink for one body (its name is made from the record, when the body is done)."""

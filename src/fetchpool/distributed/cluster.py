@@ -157,7 +157,7 @@ def _take(
     try:
         packed = future.result()
     except OutputError as exc:
-        raise OutputError(str(exc)) from None
+        raise OutputError(str(exc)) from exc
     except distributed.KilledWorker as exc:
         detail = f"the Dask workers running this URL's batch kept dying ({exc})"
         return [error_record(url, "worker-died", detail) for url in batch], True
@@ -191,14 +191,14 @@ def _check_pickles(config: Config) -> None:
         raise UsageError(
             f"--cluster sends its settings to the Dask workers, and these do not pickle "
             f"({type(exc).__name__}: {exc}); a body_sink must be a picklable object"
-        ) from None
+        ) from exc
 
 
 def _import() -> Any:
     try:
         import distributed
-    except ImportError:
-        raise UsageError(_MISSING) from None
+    except ImportError as exc:
+        raise UsageError(_MISSING) from exc
     return distributed
 
 
@@ -230,7 +230,7 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
         if cluster is not None:
             cluster.close()
         why = re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
-        raise UsageError(f"cannot use the Dask cluster {address}: {why}") from None
+        raise UsageError(f"cannot use the Dask cluster {address}: {why}") from exc
     return client, cluster
 
 

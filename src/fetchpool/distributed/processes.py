@@ -168,7 +168,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         raise UsageError(
             f"the processes mode sends its settings to worker processes, and these do not "
             f"pickle ({type(exc).__name__}: {exc}); a body_sink must be a picklable object"
-        ) from None
+        ) from exc
     source = iter(urls)
     workers: list[_Worker] = []
     started = 0
@@ -190,7 +190,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                 worker = by_conn[conn]
                 try:
                     message = conn.recv()
-                except (EOFError, OSError):  # the worker exited, all it sent was read
+                except (EOFError, OSError) as exc:  # the worker exited, all it sent was read
                     workers.remove(worker)
                     if worker.told_to_finish and not worker.holding:
                         worker.process.join()
@@ -203,7 +203,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                             f"worker processes keep dying before finishing a URL (the last: "
                             f"exit code {worker.process.exitcode}); a script that uses the "
                             f"processes mode must start it under `if __name__ == '__main__':`"
-                        ) from None
+                        ) from exc
                     if not exhausted:
                         workers.append(start(worker.config))
                     continue

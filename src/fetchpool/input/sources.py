@@ -12,9 +12,20 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from ..errors import SourceError
+from ..errors import SourceError, UsageError
 
-__all__ = ["open_sources", "url_lines"]
+__all__ = ["Sources", "as_urls", "open_sources", "url_lines"]
+
+
+def as_urls(urls: Iterable[str] | str) -> Iterator[str]:
+    """The URLs of a library call, each trimmed: one URL (a string) or an iterable of them.
+    A non-string item raises UsageError when it is reached."""
+    if isinstance(urls, str):  # one URL, not an iterable of characters
+        urls = [urls]
+    for url in urls:
+        if not isinstance(url, str):
+            raise UsageError(f"URLs must be strings, not {type(url).__name__}")
+        yield url.strip()
 
 
 def url_lines(stream: Iterable[str]) -> Iterator[str]:
@@ -29,18 +40,40 @@ def _open(path: str) -> IO[str]:
     try:
         # errors="replace": a stray byte must not end the run; the line becomes an invalid URL.
         return open(path, encoding="utf-8", errors="replace", newline=None)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise SourceError(
             f"no such file: {path} (a URL needs a scheme, e.g. https://{path})"
-        ) from None
-    except IsADirectoryError:
-        raise SourceError(f"{path} is a directory, not a file of URLs") from None
+        ) from exc
+    except IsADirectoryError as exc:
+        raise SourceError(f"{path} is a directory, not a file of URLs") from exc
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def open_sources(sources: Iterable[str], *, stdin: IO[str] | None = None) -> Iterator[str]:
-    """Every URL in ``sources`` (command-line style), in order, read lazily.
+class Sources:
+    """The URLs of command-line style sources, read lazily: an iterator of URLs that also
+    knows the ``names`` it reads (for a progress total counted beside the run)."""
+
+    def __init__(self, names: tuple[str, ...], urls: Iterator[str]) -> None:
+        self.names = names
+        self._urls = urls
+
+    def __iter__(self) -> Iterator[str]:
+        return self._urls
+
+    def __next__(self) -> str:
+        return next(self._urls)
+
+    def close(self) -> None:
+        """Close the files not read to their end."""
+        close = getattr(self._urls, "close", None)
+        if close is not None:
+            close()
+
+
+def open_sources(sources: Iterable[str], *, stdin: IO[str] | None = None) -> Sources:
+    """Every URL in ``sources`` (command-line style: a URL, a file of URLs, or ``-`` for
+    ``stdin``), in order, read lazily.
 
     Files are opened before the first URL is yielded, so a missing file raises
     :class:`SourceError` before any work starts.
@@ -50,7 +83,7 @@ def open_sources(sources: Iterable[str], *, stdin: IO[str] | None = None) -> Ite
     for i, src in enumerate(items):
         if src != "-" and "://" not in src:
             opened[i] = _open(src)
-    return _chain(items, opened, stdin)
+    return Sources(tuple(items), _chain(items, opened, stdin))
 
 
 def _chain(items: list[str], opened: dict[int, IO[str]], stdin: IO[str] | None) -> Iterator[str]:
@@ -63,7 +96,7 @@ def _chain(items: list[str], opened: dict[int, IO[str]], stdin: IO[str] | None) 
                     try:
                         yield from url_lines(fh)
                     except OSError as exc:
-                        raise SourceError(f"cannot read {src}: {exc}") from None
+                        raise SourceError(f"cannot read {src}: {exc}") from exc
             else:
                 yield src.strip()
     finally:

@@ -105,4 +105,4 @@ def open_output(
 
         return Background(CsvFile(path))
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -108,7 +108,7 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
                     raise OutputError(
                         f"cannot resume from {path}: line {number} is not a record ({exc}); "
                         "fix or remove it, or use --overwrite"
-                    ) from None
+                    ) from exc
                 on_url(url)
                 count += 1
                 good += len(line)
@@ -116,7 +116,7 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
         if size > good:
             os.truncate(path, good)
     except OSError as exc:
-        raise OutputError(f"cannot resume from {path}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot resume from {path}: {exc.strerror or exc}") from exc
     return count
 
 

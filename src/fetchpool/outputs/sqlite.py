@@ -55,7 +55,7 @@ class SqliteFile:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise OutputError(f"cannot open {path}: {exc}") from None
+            raise OutputError(f"cannot open {path}: {exc}") from exc
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -71,7 +71,7 @@ class SqliteFile:
                     on_recorded(url)
         except sqlite3.Error as exc:
             self._db.close()
-            raise OutputError(f"cannot write {path}: {exc}") from None
+            raise OutputError(f"cannot write {path}: {exc}") from exc
         except BaseException:
             self._db.close()
             raise

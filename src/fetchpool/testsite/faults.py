@@ -65,8 +65,8 @@ def bomb_body() -> bytes:
 def _int(request: web.Request, name: str, high: int = 1 << 31) -> int:
     try:
         value = int(request.match_info[name])
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be a whole number\n") from None
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number\n") from exc
     if not 0 <= value <= high:
         raise web.HTTPBadRequest(text=f"{name} must be between 0 and {high}\n")
     return value

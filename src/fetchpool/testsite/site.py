@@ -54,8 +54,8 @@ def page_body(n: int) -> bytes:
 def _int(request: web.Request, name: str, low: int, high: int) -> int:
     try:
         value = int(request.match_info[name])
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be a whole number\n") from None
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number\n") from exc
     if not low <= value <= high:
         raise web.HTTPBadRequest(text=f"{name} must be between {low} and {high}\n")
     return value

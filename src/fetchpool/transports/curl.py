@@ -28,7 +28,7 @@ try:
 except ImportError as exc:  # pragma: no cover - pycurl is a dependency; a broken install
     from ..errors import UsageError
 
-    raise UsageError(f"the curl mode needs pycurl, which cannot be imported: {exc}") from None
+    raise UsageError(f"the curl mode needs pycurl, which cannot be imported: {exc}") from exc
 
 from ..bodies.hook import OpenedSink, opened
 from ..config import Config

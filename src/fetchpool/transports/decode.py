@@ -54,7 +54,7 @@ class _Inflate:
             try:
                 out = self._obj.decompress(buf, CHUNK)
             except zlib.error as exc:
-                raise DecodeError(str(exc)) from None
+                raise DecodeError(str(exc)) from exc
             if out:
                 yield out
             if self._obj.eof:

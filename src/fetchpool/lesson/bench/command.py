@@ -236,6 +236,6 @@ def _write_outputs(result: Result, options: BenchOptions) -> None:
                 json.dump(to_document(result), fh, indent=2)
                 fh.write("\n")
         except OSError as exc:
-            raise OutputError(f"cannot write {options.json_path}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write {options.json_path}: {exc.strerror or exc}") from exc
     if options.plot_path is not None:
         write_plot(result, options.plot_path)

@@ -93,7 +93,7 @@ def measure(job: dict[str, Any]) -> Run:
             failed=int(data["failed"]),
         )
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise RunFailed(f"unreadable result from the runner: {exc}") from None
+        raise RunFailed(f"unreadable result from the runner: {exc}") from exc
 
 
 def _stop(proc: subprocess.Popen[str], posix: bool) -> None:

@@ -36,8 +36,8 @@ def check_plot(path: str) -> None:
         raise UsageError(f"cannot write {path}: no such directory")
     try:
         import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'fetchpool[plot]'") from None
+    except ImportError as exc:
+        raise UsageError("--plot needs matplotlib: pip install 'fetchpool[plot]'") from exc
 
 
 def write_plot(result: Result, path: str) -> None:
@@ -58,7 +58,7 @@ def write_plot(result: Result, path: str) -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=100)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         plt.close(fig)
 

@@ -1,0 +1,98 @@
+"""The command line: parse, call the library, and map every failure to a one-line message
+and an exit code. The work itself is the library's (:func:`fetchpool.run` for ``fetch``).
+
+``main(argv)`` never raises and returns the exit code; ``entry`` is the installed command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from .. import __version__
+from ..errors import FetchpoolError, SourceError, UsageError
+from .args import Parser
+from .fetch import add_fetch, run_fetch
+from .lesson import add_lesson, run_bench, run_counter, run_demo, run_serve
+
+__all__ = ["ExitCode", "build_parser", "entry", "main"]
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FAILURE = 1  # the run could not complete: an output that cannot be written
+    USAGE = 2  # bad flags, a missing input file
+    BROKEN_PIPE = 141  # the reader of stdout went away (e.g. `| head`)
+    INTERRUPTED = 130  # Ctrl-C; every finished record was written
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="fetchpool",
+        description="Fetch many web pages at once and record what happened to every URL.",
+    )
+    parser.add_argument("--version", action="version", version=f"fetchpool {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    add_fetch(sub)
+    add_lesson(sub)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run the command line; return the exit code. Never raises for bad input."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "fetch":
+            run_fetch(args, stdin or sys.stdin, out, err)
+            return ExitCode.OK
+        if args.command == "serve":
+            return run_serve(args)
+        if args.command == "counter":
+            return run_counter(args)
+        if args.command == "bench":
+            return run_bench(args, stdin or sys.stdin, out, err)
+        if args.command == "demo":
+            return run_demo(args, out)
+        raise UsageError(f"unknown command {args.command!r}")
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    except FetchpoolError as exc:
+        code = ExitCode.USAGE if isinstance(exc, UsageError | SourceError) else ExitCode.FAILURE
+        print(f"fetchpool: error: {exc}", file=err)
+        return code
+    except KeyboardInterrupt:  # fetchpool.Interrupted too: the summary is printed
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away; say nothing more on a pipe that no one reads.
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def entry() -> None:
+    """The installed ``fetchpool`` command."""
+    code = main()
+    if code == ExitCode.INTERRUPTED:
+        # Finished records are written and flushed; do not wait for requests still in flight.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)

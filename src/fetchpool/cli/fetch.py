@@ -1,0 +1,259 @@
+"""``fetchpool fetch``: its flags, and the run they ask for.
+
+Every flag that sets a :class:`~fetchpool.config.Config` field has the field's name as its
+``dest``, so :func:`config_from_args` builds the config from the fields themselves (a
+test checks that every field but those the command line cannot give has its flag)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import IO, Any
+
+from ..bodies.extract import EXTRACTORS
+from ..config import (
+    DEFAULT_BACKOFF,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LOOKAHEAD_PER_SLOT,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_MODE,
+    DEFAULT_PER_HOST,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    MODES,
+    Config,
+    parse_header,
+)
+from ..errors import UsageError
+from ..stats import Summary
+from .args import per_second, seconds, whole
+
+__all__ = ["NOT_FLAGS", "add_fetch", "config_from_args", "run_fetch"]
+
+#: Config fields the command line does not set by a flag of their name: bodies go to
+#: files by --save-dir, and proxies always come from the environment.
+NOT_FLAGS = frozenset({"body_sink", "trust_env"})
+
+_EPILOG = (
+    "SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and # lines "
+    "skipped) or - for standard input; with no SOURCE, standard input is read. Proxies come "
+    "from http_proxy, https_proxy, all_proxy and no_proxy (or their upper-case forms), as "
+    "curl and requests read them. A URL repeated in the input is fetched once. "
+    "Exit status: 0 when the run completed (failed URLs are records), 1 when the output "
+    "could not be written or the workers (-m processes, --cluster) cannot fetch at all, "
+    "2 for bad usage, 130 after Ctrl-C (finished records are written)."
+)
+
+
+def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
+    f = sub.add_parser(
+        "fetch",
+        help="fetch URLs and write one record per URL",
+        description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
+        "error, final_url, content_type, attempts, path, and title, sha256, links with "
+        "--extract), streamed as each completes.",
+        epilog=_EPILOG,
+    )
+    f.add_argument("sources", nargs="*", metavar="SOURCE", help="a URL, a file of URLs, or -")
+    f.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write records to FILE: .jsonl, .csv or .sqlite/.db by extension "
+        "(default: JSON lines on stdout); an existing FILE needs --resume or --overwrite",
+    )
+    f.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the .jsonl or .sqlite output: skip the URLs it already records "
+        "(after a crash too), fetch the rest and append them",
+    )
+    f.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output instead of refusing"
+    )
+    f.add_argument(
+        "--save-dir",
+        metavar="DIR",
+        help="save each 2xx body in a file inside DIR, named safely after its URL; "
+        "the record's path names it",
+    )
+    option = f.add_argument  # the Config fields, each under its own name (dest)
+    option(
+        "-m",
+        "--mode",
+        default=DEFAULT_MODE,
+        metavar="MODE",
+        help=f"how requests run at once: {', '.join(MODES)} (default: {DEFAULT_MODE})",
+    )
+    option(
+        "-c",
+        "--concurrency",
+        type=whole,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"requests in flight at most (default: {DEFAULT_CONCURRENCY})",
+    )
+    option(
+        "--timeout",
+        type=seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds allowed for each attempt at a URL, end to end: connect, headers, "
+        f"redirects and the whole body (default: {DEFAULT_TIMEOUT:g})",
+    )
+    option(
+        "--connect-timeout",
+        type=seconds,
+        default=None,
+        metavar="S",
+        help="seconds allowed to make a connection (default: the --timeout)",
+    )
+    option(
+        "--retries",
+        type=whole,
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help="more attempts after a connection error, a timeout, a truncated body or a "
+        f"408, 429, 500, 502, 503, 504 (default: {DEFAULT_RETRIES})",
+    )
+    option(
+        "--backoff",
+        type=seconds,
+        default=DEFAULT_BACKOFF,
+        metavar="S",
+        help="wait before retry n: S x 2^(n-1) seconds, with jitter, unless the server's "
+        f"Retry-After says otherwise (default: {DEFAULT_BACKOFF:g})",
+    )
+    option(
+        "--max-wait",
+        type=seconds,
+        default=DEFAULT_MAX_WAIT,
+        metavar="S",
+        help=f"longest wait before a retry; Retry-After is capped to it "
+        f"(default: {DEFAULT_MAX_WAIT:g})",
+    )
+    option(
+        "--per-host",
+        type=whole,
+        default=DEFAULT_PER_HOST,
+        metavar="N",
+        help=f"requests in flight to one host (host:port) at most (default: {DEFAULT_PER_HOST})",
+    )
+    option(
+        "--rate",
+        type=per_second,
+        default=None,
+        metavar="R",
+        help="requests started per second at most, in total (default: no limit)",
+    )
+    option(
+        "--host-rate",
+        type=per_second,
+        default=None,
+        metavar="R",
+        help="requests started per second at most, to each host (default: no limit)",
+    )
+    option(
+        "--lookahead",
+        type=whole,
+        default=None,
+        metavar="N",
+        help="URLs read ahead of those in flight, to find one whose host is free "
+        f"(default: {DEFAULT_LOOKAHEAD_PER_SLOT} x concurrency)",
+    )
+    option(
+        "--max-redirects",
+        type=whole,
+        default=DEFAULT_MAX_REDIRECTS,
+        metavar="N",
+        help=f"redirects followed at most (default: {DEFAULT_MAX_REDIRECTS})",
+    )
+    option(
+        "--max-bytes",
+        type=whole,
+        default=None,
+        metavar="N",
+        help="stop reading a body past N bytes (after decoding) with a too-large error "
+        "(default: no cap)",
+    )
+    option(
+        "-H",
+        "--header",
+        dest="headers",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header with every request; may repeat",
+    )
+    option(
+        "--extract",
+        default="",
+        metavar="FIELDS",
+        help="compute fields from each body, comma-separated: "
+        + ", ".join(EXTRACTORS)
+        + " (records always have these fields; null unless asked for)",
+    )
+    option(
+        "--processes",
+        type=whole,
+        default=None,
+        metavar="N",
+        help="worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
+        "--host-rate and --lookahead are split between them (default: one per usable core)",
+    )
+    option(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="fetch on a Dask cluster: a scheduler's address (tcp://host:8786) or local:N "
+        "(N worker processes here); -m names the engine each worker runs, and -c, "
+        "--per-host (at least 1 each), --rate, --host-rate and --lookahead are split between "
+        "the cluster's worker threads (needs fetchpool[dask])",
+    )
+    f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The Config the flags ask for: every field whose flag was parsed, by its name."""
+    given = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(Config)
+        if field.name not in NOT_FLAGS
+    }
+    given["headers"] = dict(parse_header(h) for h in given["headers"])
+    return Config(**given)
+
+
+def run_fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> Summary:
+    """The run the flags ask for (see :func:`fetchpool.run`); its summary printed on ``err``
+    unless ``--quiet``. Raises what :func:`fetchpool.run` raises."""
+    from ..control.progress import NullProgress, Progress, RichProgress
+    from ..input.sources import open_sources
+    from ..pipeline import Interrupted, run
+
+    config = config_from_args(args)
+    sources = args.sources or ["-"]
+    if sources == ["-"] and stdin.isatty():
+        raise UsageError("no URLs given: name a URL or a file, or pipe URLs in (see --help)")
+    progress: Progress = NullProgress()
+    if not args.quiet and err.isatty():
+        progress = RichProgress(err)
+    try:
+        summary = run(
+            open_sources(sources, stdin=stdin),  # a missing file fails here, before any fetch
+            output=args.output,
+            stdout=out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            save_dir=args.save_dir,
+            progress=progress,
+            config=config,
+        )
+    except Interrupted as stop:
+        if not args.quiet:
+            print(stop.summary, file=err)
+        raise
+    if not args.quiet:
+        print(summary, file=err)
+    return summary

@@ -1,0 +1,151 @@
+"""The whole run as one call, for the command line and the library alike:
+sources -> skip (``--resume``, repeats) -> engine -> the single writer -> summary.
+
+The thread that calls :func:`run` is the one writer: it takes each record as it completes,
+writes it, counts it, and draws the progress. Workers never touch an output. Every record
+handed over is written before :func:`run` returns or raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import IO, Unpack
+
+from . import engine
+from .bodies.hook import combine
+from .config import Config, Settings, config_of
+from .control.progress import NullProgress, Progress, RichProgress, count_urls
+from .input.skip import Skip
+from .input.sources import Sources, as_urls
+from .outputs import check_target, open_output
+from .stats import Stats, Summary
+from .transports.proxies import from_env as proxies_from_env
+
+__all__ = ["Interrupted", "run"]
+
+_DRAW_EVERY = 0.1  # seconds between progress updates
+_FLUSH_EVERY = 0.2  # seconds between flushes of the output
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`run`: every finished record was written; ``summary`` says
+    what the run did until then. A KeyboardInterrupt, so a script stops as usual."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__("the run was interrupted; finished records are written")
+        self.summary = summary
+
+
+def run(
+    urls: Iterable[str] | str,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    stdout: IO[str] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    save_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | bool = False,
+    config: Config | None = None,
+    **settings: Unpack[Settings],
+) -> Summary:
+    """Fetch ``urls`` and write one record per URL to ``output``; return the summary.
+
+    ``urls``: URLs (an iterable, read lazily, or one URL), or :func:`open_sources` of
+    command-line style sources (files of URLs, ``-``), which also gives the progress its
+    total. ``output``: a ``.jsonl``, ``.csv`` or ``.sqlite``/``.db`` file, or None / ``"-"``
+    for JSON lines on ``stdout`` (default: ``sys.stdout``). An existing output needs
+    ``resume`` (skip the URLs it records, append the rest) or ``overwrite``.
+    ``save_dir``: save each 2xx body in a file there (the record's ``path``).
+    ``progress``: True for a live bar on stderr, or any :class:`Progress`.
+    The other keywords are the fields of :class:`Config` (or pass ``config``).
+
+    A URL repeated in the input is fetched once. Raises :class:`UsageError` before anything
+    is fetched for bad settings or an output that must not be clobbered;
+    :class:`OutputError` when the output or the bodies cannot be written (what was written
+    stays, and ``resume`` continues it); :class:`Interrupted` after Ctrl-C.
+    """
+    cfg = config_of(config, settings)
+    checks = _checks(cfg.body_sink)
+    target = None if output is None else os.fspath(output)
+    proxies_from_env()  # a proxy setting fetchpool cannot use fails before anything is read
+    check_target(target, resume=resume, overwrite=overwrite)
+    if save_dir is not None:
+        from .bodies.savedir import SaveDir
+
+        saver = SaveDir(os.fspath(save_dir))
+        if resume:
+            saver.remove_partials()
+        sink = saver if cfg.body_sink is None else combine(saver, cfg.body_sink)
+        cfg = dataclasses.replace(cfg, body_sink=sink)
+        checks.insert(0, saver.check)
+    skip = Skip()
+    writer = open_output(target, stdout, resume=resume, on_recorded=skip.add_recorded)
+    bar = _progress(progress)
+    if isinstance(urls, Sources) and not isinstance(bar, NullProgress):
+        count_urls(urls.names, lambda total: bar.set_total(max(0, total - skip.recorded)))
+    # On a cluster, where a batch may run twice, the writer keeps its own table of the URLs
+    # written and drops a second record for one (the engine already should): one per URL.
+    written = Skip() if cfg.cluster is not None else None
+    stats = Stats()
+    copies = 0
+    started = time.perf_counter()
+    next_flush = next_draw = 0.0
+    interrupted: KeyboardInterrupt | None = None
+    bar.start()
+    records = engine.run(skip(as_urls(urls)), cfg)
+    try:
+        for rec in records:
+            for check in checks:
+                check()  # a body could not be kept: never write this record
+            if written is not None and next(written([rec.url]), None) is None:
+                copies += 1  # a second record for a URL
+                continue
+            writer.write(rec)
+            stats.add(rec)
+            now = time.monotonic()
+            if now >= next_draw:
+                bar.update(stats)
+                next_draw = now + _DRAW_EVERY
+            if now >= next_flush:
+                writer.flush()
+                next_flush = now + _FLUSH_EVERY
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+    finally:
+        try:
+            records.close()
+        finally:
+            bar.update(stats)
+            bar.stop()
+            writer.close()  # every record handed over is written before run returns
+    summary = Summary(
+        stats=stats,
+        wall=time.perf_counter() - started,
+        already_done=skip.done,
+        repeated=skip.duplicates,
+        second_records=copies,
+        output=target,
+        interrupted=interrupted is not None,
+    )
+    if interrupted is not None:
+        raise Interrupted(summary) from interrupted
+    return summary
+
+
+def _checks(sink: object) -> list[Callable[[], None]]:
+    """The body sink's ``check()`` (see :mod:`fetchpool.bodies.hook`), if it has one."""
+    check = getattr(sink, "check", None)
+    return [] if check is None else [check]
+
+
+def _progress(progress: Progress | bool) -> Progress:
+    if progress is True:
+        import sys
+
+        return RichProgress(sys.stderr)
+    if progress is False:
+        return NullProgress()
+    return progress
