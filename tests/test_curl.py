@@ -355,7 +355,7 @@ def test_the_head_read_is_the_last_response_and_the_last_of_each_header() -> Non
     assert t.content_type == "text/HTML; charset=UTF-8"
     assert t.location == "/there?q=%41"
     assert t.retry_after == "7"
-    assert t._decoder is None
+    assert t._encoding is None
 
 
 def test_the_head_read_ignores_a_location_without_a_redirect_and_knows_gzip() -> None:
@@ -367,7 +367,7 @@ def test_the_head_read_ignores_a_location_without_a_redirect_and_knows_gzip() ->
         b"\r\n",
     )
     assert (t.status, t.location, t.content_type, t.retry_after) == (200, None, None, None)
-    assert t._decoder is not None
+    assert t._encoding == "gzip"
 
 
 def test_the_head_read_survives_a_status_line_alone_or_garbage() -> None:
@@ -391,7 +391,7 @@ def test_admit_is_the_url_check_then_the_host_key(
 def test_the_common_head_is_read_the_same_way() -> None:
     # Only Content-Type among the headers read: the short way; the last one counts.
     t = _head(b"HTTP/1.1 200 OK\r\n", b"content-type: a/b\r\n", b"Content-Type:  c/D \r\n")
-    assert (t.status, t.content_type, t.location, t._decoder) == (200, "c/D", None, None)
+    assert (t.status, t.content_type, t.location, t._encoding) == (200, "c/D", None, None)
     # A space before the colon takes the general way, with the same answer.
     t = _head(b"HTTP/1.1 200 OK\r\n", b"Content-Type\t: x/y\r\n", b"\r\n")
     assert t.content_type == "x/y"

@@ -22,8 +22,8 @@ from ..bodies.hook import no_sink, opened
 from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
+from .body import BodyReader
 from .deadline import Deadline
-from .decode import DecodeError, Decoder
 from .proxies import Proxies, from_env
 from .request import reason, request_headers
 
@@ -107,35 +107,24 @@ class AsyncFetcher:
                 if location and resp.status in REDIRECT_STATUSES:
                     return Outcome(status=resp.status, location=location)
                 phase.name = "body"
-                length = 0
                 content_type = resp.headers.get("Content-Type")
-                decoder = Decoder(resp.headers.get("Content-Encoding"))
                 with opened(self._sink(url, content_type)) as sink:
+                    body = BodyReader(sink, resp.headers.get("Content-Encoding"), cfg.max_bytes)
                     async for raw in resp.content.iter_any():
-                        for piece in decoder.feed(raw):
-                            length += len(piece)
-                            if cfg.max_bytes is not None and length > cfg.max_bytes:
-                                resp.close()
-                                return Outcome.failed(
-                                    "too-large", f"body over {cfg.max_bytes} bytes"
-                                )
-                            sink.write(piece)
-                    for piece in decoder.flush():
-                        length += len(piece)
-                        sink.write(piece)
-                    if cfg.max_bytes is not None and length > cfg.max_bytes:
-                        return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                        if (failed := body.feed(raw)) is not None:
+                            resp.close()  # never hand a half-read connection back
+                            return failed
+                    if (failed := body.finish()) is not None:
+                        return failed
                     return Outcome(
                         status=resp.status,
-                        length=length,
+                        length=body.length,
                         content_type=content_type,
                         retry_after=resp.headers.get("Retry-After"),
                         body=sink.keep(),
                     )
         except asyncio.CancelledError:
             raise
-        except DecodeError as exc:
-            return Outcome.failed("protocol", f"bad content encoding: {exc}")
         except Exception as exc:
             kind, detail = classify(exc, phase.name, cfg.timeout)
             return Outcome.failed(kind, detail)

@@ -35,7 +35,7 @@ from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
 from ..core.scheduler import Job
-from .decode import DecodeError, Decoder
+from .body import BodyReader
 from .proxies import Proxies, from_env
 from .request import request_headers
 
@@ -164,9 +164,10 @@ class Transfer:
     """
 
     __slots__ = (
+        "_body",
         "_cap",
         "_connect_ms",
-        "_decoder",
+        "_encoding",
         "_fail",
         "_lines",
         "_make_sink",
@@ -176,10 +177,10 @@ class Transfer:
         "_started",
         "_timeout_ms",
         "content_type",
+        "drained",
         "handle",
         "interrupted",
         "job",
-        "length",
         "location",
         "retry_after",
         "status",
@@ -190,8 +191,7 @@ class Transfer:
         self._proxies = proxies if (proxies.http or proxies.https) else None
         self._proxy = ""
         self._make_sink = config.body_sink  # None: bodies are only counted
-        # -1: no cap. The write callback compares against it on every chunk.
-        self._cap = -1 if config.max_bytes is None else config.max_bytes
+        self._cap = config.max_bytes
         ct = config.connect_timeout
         self._connect_ms = None if ct is None else max(1, int(ct * 1000 + 0.5))
         self.job: Job | None = None
@@ -215,12 +215,13 @@ class Transfer:
     def _reset(self) -> None:
         self._lines.clear()
         self._started = False  # the body began: headers read, sink opened
-        self._decoder: Decoder | None = None  # None: identity, no decoding needed
+        self._encoding: str | None = None  # the Content-Encoding
+        self._body: BodyReader | None = None  # from the body's first chunk on
         self._sink: OpenedSink | None = None
         self._fail: Outcome | None = None  # why the write callback stopped the transfer
         self.interrupted = False
         self.status = 0
-        self.length = 0
+        self.drained = 0  # bytes of a redirect's body read
         self.content_type: str | None = None
         self.location: str | None = None
         self.retry_after: str | None = None
@@ -280,9 +281,7 @@ class Transfer:
                     self.retry_after = value
         if self.location is not None and self.status not in REDIRECT_STATUSES:
             self.location = None  # a Location on any other status is not a redirect
-        if encoding is not None:
-            decoder = Decoder(encoding)
-            self._decoder = None if decoder.identity else decoder
+        self._encoding = encoding
 
     def _begin_body(self) -> None:
         self._started = True
@@ -290,6 +289,7 @@ class Transfer:
         if self.location is None and self._make_sink is not None and self.job is not None:
             sink = opened(self._make_sink(self.job.url, self.content_type))
             self._sink = sink.__enter__()
+        self._body = BodyReader(self._sink, self._encoding, self._cap)
 
     def _write(self, data: bytes) -> int | None:
         """Count (and hand on) a chunk of body; refuse it, ending the transfer, past the cap."""
@@ -297,20 +297,14 @@ class Transfer:
             if not self._started:
                 self._begin_body()
             if self.location is not None:  # a redirect's body: read a little, then cut
-                self.length += len(data)
-                return 0 if self.length > _DRAIN_AT_MOST else None
-            decoder, sink, cap = self._decoder, self._sink, self._cap
-            pieces = (data,) if decoder is None else decoder.feed(data)
-            for piece in pieces:
-                length = self.length = self.length + len(piece)
-                if length > cap >= 0:
-                    self._fail = Outcome.failed("too-large", f"body over {cap} bytes")
-                    return 0
-                if sink is not None:
-                    sink.write(piece)
-            return None
-        except DecodeError as exc:
-            self._fail = Outcome.failed("protocol", f"bad content encoding: {exc}")
+                self.drained += len(data)
+                return 0 if self.drained > _DRAIN_AT_MOST else None
+            body = self._body
+            assert body is not None
+            failed = body.feed(data)
+            if failed is None:
+                return None
+            self._fail = failed
         except KeyboardInterrupt:  # Ctrl-C landed here: pycurl would only print it
             self.interrupted = True
             self._fail = Outcome.failed("interrupted", "the run was stopped")
@@ -347,23 +341,16 @@ class Transfer:
         if code:
             kind, detail = classify(code, message, self.status > 0, self.timeout)
             return Outcome.failed(kind, detail)
-        try:
-            if self._decoder is not None:
-                sink, cap = self._sink, self._cap
-                for piece in self._decoder.flush():
-                    self.length += len(piece)
-                    if self.length > cap >= 0:
-                        return Outcome.failed("too-large", f"body over {cap} bytes")
-                    if sink is not None:
-                        sink.write(piece)
-        except DecodeError as exc:
-            return Outcome.failed("protocol", f"bad content encoding: {exc}")
+        body = self._body
+        assert body is not None  # started: the headers are all there, a body (maybe empty) began
+        if (failed := body.finish()) is not None:
+            return failed
         kept = None
         if self._sink is not None:
             kept = self._sink.keep()
         return Outcome(
             status=self.status,
-            length=self.length,
+            length=body.length,
             content_type=self.content_type,
             retry_after=self.retry_after,
             body=kept,

@@ -31,8 +31,9 @@ from ..bodies.hook import no_sink, opened
 from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
+from .body import BodyReader
 from .deadline import Deadline, Guard, Watchdog
-from .decode import CHUNK, DecodeError, Decoder
+from .decode import CHUNK
 from .proxies import Proxies, from_env
 from .request import reason, request_headers
 
@@ -117,33 +118,27 @@ class BlockingFetcher:
                 clean = _finish_quietly(resp)
                 return Outcome(status=resp.status, location=location)
             phase = "body"
-            length = 0
             content_type = resp.headers.get("Content-Type")
-            decoder = Decoder(resp.headers.get("Content-Encoding"))
             with opened(self._sink(url, content_type)) as sink:
+                body = BodyReader(sink, resp.headers.get("Content-Encoding"), cfg.max_bytes)
                 while raw := resp.read1(CHUNK, decode_content=False):
-                    for piece in decoder.feed(raw):
-                        length += len(piece)
-                        if cfg.max_bytes is not None and length > cfg.max_bytes:
-                            return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
-                        sink.write(piece)
-                for piece in decoder.flush():
-                    length += len(piece)
-                    sink.write(piece)
+                    if (failed := body.feed(raw)) is not None:
+                        return failed
+                failed = body.finish()
+                if failed is not None and failed.kind == "protocol":
+                    return failed
                 if guard.fired:  # the cut looks like the end of a body sent until close
                     return _timed_out(deadline.seconds, "the body")
-                if cfg.max_bytes is not None and length > cfg.max_bytes:
-                    return Outcome.failed("too-large", f"body over {cfg.max_bytes} bytes")
+                if failed is not None:
+                    return failed
                 clean = True
                 return Outcome(
                     status=resp.status,
-                    length=length,
+                    length=body.length,
                     content_type=content_type,
                     retry_after=resp.headers.get("Retry-After"),
                     body=sink.keep(),
                 )
-        except DecodeError as exc:
-            return Outcome.failed("protocol", f"bad content encoding: {exc}")
         except Exception as exc:
             if guard.fired:
                 return _timed_out(deadline.seconds, f"the {phase}")
