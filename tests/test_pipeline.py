@@ -68,8 +68,27 @@ def fetchpool_ua() -> str:
 
 def test_flags_become_the_config() -> None:
     args = build_parser().parse_args(
-        ["fetch", "-m", "async", "-c", "7", "--per-host", "3", "-H", "X-A: b", "--lookahead", "9"]
-        + ["--extract", "title", "--rate", "5", "--max-bytes", "100", "--timeout", "4"]
+        [
+            "fetch",
+            "-m",
+            "async",
+            "-c",
+            "7",
+            "--per-host",
+            "3",
+            "-H",
+            "X-A: b",
+            "--lookahead",
+            "9",
+            "--extract",
+            "title",
+            "--rate",
+            "5",
+            "--max-bytes",
+            "100",
+            "--timeout",
+            "4",
+        ]
     )
     cfg = config_from_args(args)
     assert (cfg.mode, cfg.concurrency, cfg.per_host, cfg.lookahead) == ("async", 7, 3, 9)
