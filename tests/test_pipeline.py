@@ -67,29 +67,9 @@ def fetchpool_ua() -> str:
 
 
 def test_flags_become_the_config() -> None:
-    args = build_parser().parse_args(
-        [
-            "fetch",
-            "-m",
-            "async",
-            "-c",
-            "7",
-            "--per-host",
-            "3",
-            "-H",
-            "X-A: b",
-            "--lookahead",
-            "9",
-            "--extract",
-            "title",
-            "--rate",
-            "5",
-            "--max-bytes",
-            "100",
-            "--timeout",
-            "4",
-        ]
-    )
+    flags = ["-m", "async", "-c", "7", "--per-host", "3", "-H", "X-A: b", "--lookahead", "9"]
+    flags += ["--extract", "title", "--rate", "5", "--max-bytes", "100", "--timeout", "4"]
+    args = build_parser().parse_args(["fetch", *flags])
     cfg = config_from_args(args)
     assert (cfg.mode, cfg.concurrency, cfg.per_host, cfg.lookahead) == ("async", 7, 3, 9)
     assert (cfg.extract, cfg.rate, cfg.max_bytes, cfg.timeout) == (("title",), 5.0, 100, 4.0)
