@@ -15,9 +15,9 @@ from typing import IO
 
 from .. import __version__
 from ..errors import FetchpoolError, SourceError, UsageError
+from ..lesson.commands import add_lesson, run_bench, run_counter, run_demo, run_serve
 from .args import Parser
 from .fetch import add_fetch, run_fetch
-from .lesson import add_lesson, run_bench, run_counter, run_demo, run_serve
 
 __all__ = ["ExitCode", "build_parser", "entry", "main"]
 

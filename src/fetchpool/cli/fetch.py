@@ -8,23 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from ..bodies.extract import EXTRACTORS
-from ..config import (
-    DEFAULT_BACKOFF,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_LOOKAHEAD_PER_SLOT,
-    DEFAULT_MAX_REDIRECTS,
-    DEFAULT_MAX_WAIT,
-    DEFAULT_MODE,
-    DEFAULT_PER_HOST,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
-    MODES,
-    Config,
-    parse_header,
-)
+from ..config import DEFAULT_LOOKAHEAD_PER_SLOT, MODES, Config, parse_header
 from ..errors import UsageError
 from ..stats import Summary
 from .args import per_second, seconds, whole
@@ -44,6 +31,49 @@ _EPILOG = (
     "could not be written or the workers (-m processes, --cluster) cannot fetch at all, "
     "2 for bad usage, 130 after Ctrl-C (finished records are written)."
 )
+
+
+#: The flags that set one Config field each, named as the field: names, type, metavar, help
+#: (``{default}`` is the field's default).
+_CONFIG_FLAGS: Final[list[tuple[Any, ...]]] = [
+    ("-m", "--mode", str, "MODE",
+     f"how requests run at once: {', '.join(MODES)} (default: {{default}})"),
+    ("-c", "--concurrency", whole, "N", "requests in flight at most (default: {default})"),
+    ("--timeout", seconds, "S",
+     "seconds allowed for each attempt at a URL, end to end: connect, headers, redirects and "
+     "the whole body (default: {default:g})"),
+    ("--connect-timeout", seconds, "S",
+     "seconds allowed to make a connection (default: the --timeout)"),
+    ("--retries", whole, "N",
+     "more attempts after a connection error, a timeout, a truncated body or a 408, 429, 500, "
+     "502, 503, 504 (default: {default})"),
+    ("--backoff", seconds, "S",
+     "wait before retry n: S x 2^(n-1) seconds, with jitter, unless the server's Retry-After "
+     "says otherwise (default: {default:g})"),
+    ("--max-wait", seconds, "S",
+     "longest wait before a retry; Retry-After is capped to it (default: {default:g})"),
+    ("--per-host", whole, "N",
+     "requests in flight to one host (host:port) at most (default: {default})"),
+    ("--rate", per_second, "R",
+     "requests started per second at most, in total (default: no limit)"),
+    ("--host-rate", per_second, "R",
+     "requests started per second at most, to each host (default: no limit)"),
+    ("--lookahead", whole, "N",
+     "URLs read ahead of those in flight, to find one whose host is free "
+     f"(default: {DEFAULT_LOOKAHEAD_PER_SLOT} x concurrency)"),
+    ("--max-redirects", whole, "N", "redirects followed at most (default: {default})"),
+    ("--max-bytes", whole, "N",
+     "stop reading a body past N bytes (after decoding) with a too-large error "
+     "(default: no cap)"),
+    ("--processes", whole, "N",
+     "worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
+     "--host-rate and --lookahead are split between them (default: one per usable core)"),
+    ("--cluster", str, "ADDRESS",
+     "fetch on a Dask cluster: a scheduler's address (tcp://host:8786) or local:N (N worker "
+     "processes here); -m names the engine each worker runs, and -c, --per-host (at least 1 "
+     "each), --rate, --host-rate and --lookahead are split between the cluster's worker "
+     "threads (needs fetchpool[dask])"),
+]  # fmt: skip
 
 
 def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
@@ -78,106 +108,18 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
         help="save each 2xx body in a file inside DIR, named safely after its URL; "
         "the record's path names it",
     )
-    option = f.add_argument  # the Config fields, each under its own name (dest)
-    option(
-        "-m",
-        "--mode",
-        default=DEFAULT_MODE,
-        metavar="MODE",
-        help=f"how requests run at once: {', '.join(MODES)} (default: {DEFAULT_MODE})",
-    )
-    option(
-        "-c",
-        "--concurrency",
-        type=whole,
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"requests in flight at most (default: {DEFAULT_CONCURRENCY})",
-    )
-    option(
-        "--timeout",
-        type=seconds,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"seconds allowed for each attempt at a URL, end to end: connect, headers, "
-        f"redirects and the whole body (default: {DEFAULT_TIMEOUT:g})",
-    )
-    option(
-        "--connect-timeout",
-        type=seconds,
-        default=None,
-        metavar="S",
-        help="seconds allowed to make a connection (default: the --timeout)",
-    )
-    option(
-        "--retries",
-        type=whole,
-        default=DEFAULT_RETRIES,
-        metavar="N",
-        help="more attempts after a connection error, a timeout, a truncated body or a "
-        f"408, 429, 500, 502, 503, 504 (default: {DEFAULT_RETRIES})",
-    )
-    option(
-        "--backoff",
-        type=seconds,
-        default=DEFAULT_BACKOFF,
-        metavar="S",
-        help="wait before retry n: S x 2^(n-1) seconds, with jitter, unless the server's "
-        f"Retry-After says otherwise (default: {DEFAULT_BACKOFF:g})",
-    )
-    option(
-        "--max-wait",
-        type=seconds,
-        default=DEFAULT_MAX_WAIT,
-        metavar="S",
-        help=f"longest wait before a retry; Retry-After is capped to it "
-        f"(default: {DEFAULT_MAX_WAIT:g})",
-    )
-    option(
-        "--per-host",
-        type=whole,
-        default=DEFAULT_PER_HOST,
-        metavar="N",
-        help=f"requests in flight to one host (host:port) at most (default: {DEFAULT_PER_HOST})",
-    )
-    option(
-        "--rate",
-        type=per_second,
-        default=None,
-        metavar="R",
-        help="requests started per second at most, in total (default: no limit)",
-    )
-    option(
-        "--host-rate",
-        type=per_second,
-        default=None,
-        metavar="R",
-        help="requests started per second at most, to each host (default: no limit)",
-    )
-    option(
-        "--lookahead",
-        type=whole,
-        default=None,
-        metavar="N",
-        help="URLs read ahead of those in flight, to find one whose host is free "
-        f"(default: {DEFAULT_LOOKAHEAD_PER_SLOT} x concurrency)",
-    )
-    option(
-        "--max-redirects",
-        type=whole,
-        default=DEFAULT_MAX_REDIRECTS,
-        metavar="N",
-        help=f"redirects followed at most (default: {DEFAULT_MAX_REDIRECTS})",
-    )
-    option(
-        "--max-bytes",
-        type=whole,
-        default=None,
-        metavar="N",
-        help="stop reading a body past N bytes (after decoding) with a too-large error "
-        "(default: no cap)",
-    )
-    option(
+    defaults = Config()
+    for *names, kind, metavar, text in _CONFIG_FLAGS:
+        dest = names[-1].lstrip("-").replace("-", "_")
+        default = getattr(defaults, dest)  # each default is the Config's own
+        f.add_argument(
+            *names,
+            type=kind,
+            default=default,
+            metavar=metavar,
+            help=text.format(default=default),
+        )
+    f.add_argument(
         "-H",
         "--header",
         dest="headers",
@@ -186,30 +128,13 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="'NAME: VALUE'",
         help="send this header with every request; may repeat",
     )
-    option(
+    f.add_argument(
         "--extract",
         default="",
         metavar="FIELDS",
         help="compute fields from each body, comma-separated: "
         + ", ".join(EXTRACTORS)
         + " (records always have these fields; null unless asked for)",
-    )
-    option(
-        "--processes",
-        type=whole,
-        default=None,
-        metavar="N",
-        help="worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
-        "--host-rate and --lookahead are split between them (default: one per usable core)",
-    )
-    option(
-        "--cluster",
-        default=None,
-        metavar="ADDRESS",
-        help="fetch on a Dask cluster: a scheduler's address (tcp://host:8786) or local:N "
-        "(N worker processes here); -m names the engine each worker runs, and -c, "
-        "--per-host (at least 1 each), --rate, --host-rate and --lookahead are split between "
-        "the cluster's worker threads (needs fetchpool[dask])",
     )
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 

@@ -1,4 +1,5 @@
-"""The lesson's subcommands: ``serve`` (the test site), ``counter``, ``bench``, ``demo``."""
+"""The lesson's subcommands of the command line: ``serve`` (the test site), ``counter``,
+``bench`` and ``demo`` — their flags, kept beside what they run."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import argparse
 from typing import IO, Any
 
 from ..bodies.extract import EXTRACTORS
+from ..cli.args import seconds, whole
 from ..config import DEFAULT_TIMEOUT, MODES
 from ..errors import UsageError
-from .args import seconds, whole
 
 __all__ = ["add_bench", "add_lesson", "run_bench", "run_counter", "run_demo", "run_serve"]
 
@@ -65,20 +66,20 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_counter(args: argparse.Namespace) -> int:
-    from ..lesson.counter import run_counter as count
+    from .counter import run_counter as count
 
     return int(count(start=args.start, interval=args.interval))
 
 
 def run_demo(args: argparse.Namespace, out: IO[str]) -> int:
-    from ..lesson.demo import run_demo as demo
+    from .demo import run_demo as demo
 
     return demo(n=args.n, delay_ms=args.delay, concurrency=args.concurrency, out=out)
 
 
 def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
     """``fetchpool bench``: its flags (the bench itself is imported only when it runs)."""
-    from ..lesson.bench.defaults import DEFAULTS
+    from .bench.defaults import DEFAULTS
 
     b = sub.add_parser(
         "bench",
@@ -168,8 +169,8 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_bench(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
-    from ..lesson.bench.command import BenchOptions
-    from ..lesson.bench.command import run_bench as bench
+    from .bench.command import BenchOptions
+    from .bench.command import run_bench as bench
 
     options = BenchOptions(
         sources=tuple(args.sources),
