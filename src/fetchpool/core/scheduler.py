@@ -1,6 +1,6 @@
 """The scheduler: which request starts next, and what a finished request leads to.
 
-Every engine runs the same loop around it (see ``_drive``): ``poll()`` says start this
+Every engine runs the same loop around it (see :mod:`.drive`): ``poll()`` says start this
 :class:`Job` (one GET of ``job.target`` within ``job.time_left`` seconds), hand over this
 :class:`Record` (an invalid URL: no request), :class:`Wait` (nothing may start yet), or
 None (the run is over); ``finish(job, outcome)`` returns the URL's record, or None when

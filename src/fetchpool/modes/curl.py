@@ -1,12 +1,13 @@
 """``curl``: libcurl's multi interface (pycurl) — the network loop runs in C.
 
 One thread, one multi handle, at most ``concurrency`` easy handles, each reused from
-request to request (and its connection with it). The engine only says how requests run
-at once, like every other mode: the shared scheduler (``_scheduler``, through
-``_drive.drive``) decides which request starts when — per-host and rate limits, look-ahead —
-and what an ended one leads to: a record, a redirect hop, or a retry after a backoff or a
-``Retry-After``. Each libcurl transfer is one request of one attempt (``_curl.Transfer``):
-no redirect is followed by libcurl, and its outcome goes back to the scheduler.
+request to request (and its connection with it). The mode only says how requests run at
+once, like every other mode: the shared scheduler (:mod:`fetchpool.core.scheduler`, through
+:func:`fetchpool.core.drive.drive`) decides which request starts when — per-host and rate
+limits, look-ahead — and what an ended one leads to: a record, a redirect hop, or a retry
+after a backoff or a ``Retry-After``. Each libcurl transfer is one request of one attempt
+(:class:`fetchpool.transports.curl.Transfer`): no redirect is followed by libcurl, and its
+outcome goes back to the scheduler.
 """
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ class TestSite:
         return f"http://{host}:{self.port}{path}"
 
     def raw_url(self, path: str) -> str:
-        """A URL on the raw server (see site_faults): /garbage, /close, /drip-headers."""
+        """A URL on the raw server (see .faults): /garbage, /close, /drip-headers."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.raw.port}{path}"
 

@@ -63,7 +63,7 @@ class AsyncFetcher:
             connector=connector,
             headers=headers,
             cookie_jar=aiohttp.DummyCookieJar(),  # each URL is fetched as a stranger
-            auto_decompress=False,  # decoded here, in bounded steps (see _decode)
+            auto_decompress=False,  # decoded here, in bounded steps (see .body and .decode)
             trust_env=False,  # proxies come from fetchpool.transports.proxies, as in every mode
             skip_auto_headers=("User-Agent",) if "User-Agent" in headers else (),
         )

@@ -1,10 +1,10 @@
 """The libcurl transport of the ``curl`` mode: reusable easy handles on one multi handle.
 
-Only the ``curl`` engine imports this module, so pycurl is loaded in that mode alone.
+Only the ``curl`` mode imports this module, so pycurl is loaded in that mode alone.
 Each transfer is ONE attempt the scheduler started: one GET of ``job.target``, no redirect
 followed (``FOLLOWLOCATION`` off: a redirect comes back as ``Outcome(location=...)``),
 within ``job.time_left`` seconds (``TIMEOUT_MS``) and ``connect_timeout``. The body is
-decoded here, in bounded steps (``_decode.Decoder``: libcurl's own decoding stays off), so
+decoded here, in bounded steps (:class:`.body.BodyReader`: libcurl's own decoding stays off), so
 ``max_bytes`` counts decoded bytes and stops a gzip bomb early; it goes to
 ``config.body_sink`` like in the other fetchers. libcurl does the network work in C;
 Python touches each transfer a few times: to start it (:meth:`Transfer.start`), once per

@@ -1,7 +1,7 @@
 """The blocking fetcher: one thread-safe urllib3 pool shared by every blocking mode.
 
 One call to :meth:`BlockingFetcher.get` is one GET (redirects are the scheduler's), bounded
-end to end by its timeout: the watchdog (``_deadline``) shuts the request's socket at the
+end to end by its timeout: the watchdog (:mod:`.deadline`) shuts the request's socket at the
 deadline, so a server that drips or stalls cannot hold a thread.
 (A name lookup is the one step the watchdog cannot cut: it runs inside the C library,
 bounded by the system resolver's own timeouts.)
