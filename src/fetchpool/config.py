@@ -79,6 +79,9 @@ class Config:
     ``cluster`` runs the fetches on a Dask cluster (see :mod:`fetchpool.distributed.cluster`):
     a scheduler's address (``tcp://host:8786``) or ``local:N`` (a cluster of N worker
     processes on this machine); each worker runs the engine ``mode`` names. None: here.
+    ``cacert``: trust the CA certificates in this PEM file instead of the system store
+    (which honours ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``); ``insecure``: check no
+    certificate and no host name (curl's ``--cacert`` and ``-k``).
     """
 
     mode: str = DEFAULT_MODE
@@ -100,6 +103,8 @@ class Config:
     extract: tuple[str, ...] = ()
     processes: int | None = None
     cluster: str | None = None
+    cacert: str | None = None
+    insecure: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -122,6 +127,8 @@ class Config:
             or self.processes < 1
         ):
             raise UsageError(f"processes must be a whole number, 1 or more, not {self.processes!r}")
+        if self.cacert is not None and not isinstance(self.cacert, str):
+            raise UsageError(f"cacert must be the path of a file, not {self.cacert!r}")
         if self.cluster is not None:
             parse_cluster(self.cluster)
             if self.mode == "processes":
@@ -170,6 +177,8 @@ class Settings(TypedDict, total=False):
     extract: str | Iterable[str]
     processes: int | None
     cluster: str | None
+    cacert: str | None
+    insecure: bool
 
 
 def config_of(config: Config | None, settings: Settings) -> Config:

@@ -25,7 +25,13 @@ def module_for(config: Config) -> str:
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     """One record per URL of ``urls``, as each completes, by the engine ``config`` names.
     The ``processes`` and ``cluster`` engines make the ``--extract`` sink in their
-    workers, where the bodies are read; the modes here make it in :func:`modes.run`."""
+    workers, where the bodies are read; the modes here make it in :func:`modes.run`.
+    A setting that cannot be used (a ``cacert`` that does not load) raises UsageError
+    here, before any URL is read."""
+    if config.cacert is not None:
+        from .transports.tls import context_for
+
+        context_for(config)
     if config.cluster is not None:
         from .distributed import cluster
 

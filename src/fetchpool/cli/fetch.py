@@ -68,6 +68,11 @@ _CONFIG_FLAGS: Final[list[tuple[Any, ...]]] = [
     ("--processes", whole, "N",
      "worker processes for -m processes; -c, --per-host (at least 1 each), --rate, "
      "--host-rate and --lookahead are split between them (default: one per usable core)"),
+    ("--cacert", str, "FILE",
+     "trust the CA certificates in FILE (PEM) instead of the system store, which honours "
+     "SSL_CERT_FILE and SSL_CERT_DIR"),
+    ("-k", "--insecure", bool, None,
+     "check no certificate and no host name (as curl -k): for test servers only"),
     ("--cluster", str, "ADDRESS",
      "fetch on a Dask cluster: a scheduler's address (tcp://host:8786) or local:N (N worker "
      "processes here); -m names the engine each worker runs, and -c, --per-host (at least 1 "
@@ -112,6 +117,9 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
     for *names, kind, metavar, text in _CONFIG_FLAGS:
         dest = names[-1].lstrip("-").replace("-", "_")
         default = getattr(defaults, dest)  # each default is the Config's own
+        if kind is bool:
+            f.add_argument(*names, action="store_true", default=default, help=text)
+            continue
         f.add_argument(
             *names,
             type=kind,

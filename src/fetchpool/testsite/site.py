@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -74,9 +75,12 @@ class TestSite:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.ssl_context = ssl_context  # set: the site speaks HTTPS
         self.requests = 0
         self.in_flight = 0
         self.peak = 0
@@ -190,14 +194,22 @@ class TestSite:
     async def _start(self) -> None:
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=4096, reuse_address=True)
+        site = web.TCPSite(
+            self._runner,
+            self.host,
+            self.port,
+            backlog=4096,
+            reuse_address=True,
+            ssl_context=self.ssl_context,
+        )
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         await self.raw.start(self.host)
 
     def url(self, path: str = "/") -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{path}"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def raw_url(self, path: str) -> str:
         """A URL on the raw server (see .faults): /garbage, /close, /drip-headers."""

@@ -26,6 +26,7 @@ from .body import BodyReader
 from .deadline import Deadline
 from .proxies import Proxies, from_env
 from .request import reason, request_headers
+from .tls import context_for
 
 __all__ = ["AsyncFetcher", "classify"]
 
@@ -57,6 +58,7 @@ class AsyncFetcher:
             limit=cfg.concurrency,
             limit_per_host=min(cfg.per_host, cfg.concurrency),
             ttl_dns_cache=300,
+            ssl=context_for(cfg),  # the run's one context (see .tls)
         )
         headers = request_headers(cfg)
         self._session = aiohttp.ClientSession(

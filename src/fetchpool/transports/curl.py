@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import re
 import select
-import ssl
 import time
 from collections.abc import Iterator
 from typing import Final
@@ -38,6 +37,7 @@ from ..core.scheduler import Job
 from .body import BodyReader
 from .proxies import Proxies, from_env
 from .request import request_headers
+from .tls import curl_paths
 
 __all__ = ["WRITE_ERROR", "Transfer", "Transfers", "ascii_url", "classify"]
 
@@ -123,15 +123,18 @@ def ascii_url(url: str) -> str:
     )  # fmt: skip
 
 
-def _ca_options() -> list[tuple[int, str]]:
-    """Trust the same certificates as Python's ssl module (and so the other modes):
-    the system store, or SSL_CERT_FILE / SSL_CERT_DIR when set."""
-    paths = ssl.get_default_verify_paths()
-    options = []
-    if paths.cafile:
-        options.append((pycurl.CAINFO, paths.cafile))
-    if paths.capath:
-        options.append((pycurl.CAPATH, paths.capath))
+def tls_options(config: Config) -> list[tuple[int, int | str]]:
+    """The options that make libcurl trust what the other transports trust
+    (:mod:`.tls`): the system store or ``SSL_CERT_FILE``/``SSL_CERT_DIR``, or ``cacert``;
+    and no checks with ``insecure``."""
+    cafile, capath = curl_paths(config)
+    options: list[tuple[int, int | str]] = []
+    if cafile:
+        options.append((pycurl.CAINFO, cafile))
+    if capath:
+        options.append((pycurl.CAPATH, capath))
+    if config.insecure:
+        options += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
     return options
 
 
@@ -187,7 +190,9 @@ class Transfer:
         "timeout",
     )
 
-    def __init__(self, config: Config, proxies: Proxies, ca_options: list[tuple[int, str]]) -> None:
+    def __init__(
+        self, config: Config, proxies: Proxies, ca_options: list[tuple[int, int | str]]
+    ) -> None:
         self._proxies = proxies if (proxies.http or proxies.https) else None
         self._proxy = ""
         self._make_sink = config.body_sink  # None: bodies are only counted
@@ -372,7 +377,7 @@ class Transfers:
         if proxies is None:
             proxies = from_env() if config.trust_env else Proxies()
         self._proxies = proxies
-        self._ca = _ca_options()
+        self._ca = tls_options(config)
         self._multi = pycurl.CurlMulti()
         # Keep as many idle connections as may run at once, and no more: sockets stay bounded.
         self._multi.setopt(pycurl.M_MAXCONNECTS, config.concurrency)

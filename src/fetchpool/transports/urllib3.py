@@ -36,6 +36,7 @@ from .deadline import Deadline, Guard, Watchdog
 from .decode import CHUNK
 from .proxies import Proxies, from_env
 from .request import reason, request_headers
+from .tls import context_for
 
 __all__ = ["BlockingFetcher", "classify"]
 
@@ -59,6 +60,7 @@ class BlockingFetcher:
                 block=True,
                 retries=False,
                 headers=request_headers(config),
+                **_tls(config),
             )
         )
         self._proxy_pools: dict[str, urllib3.PoolManager] = {}
@@ -243,8 +245,18 @@ def _proxy_manager(proxy: str, config: Config) -> urllib3.PoolManager:
             maxsize=config.concurrency,  # every proxied request shares the proxy's pool
             block=True,
             retries=False,
+            **_tls(config),
         )
     )
+
+
+def _tls(config: Config) -> dict[str, Any]:
+    """The pools' TLS settings: the run's one shared context (:mod:`.tls`), and no checks
+    with ``insecure`` (urllib3 sets these on the context for every connection)."""
+    settings: dict[str, Any] = {"ssl_context": context_for(config)}
+    if config.insecure:
+        settings.update(cert_reqs="CERT_NONE", assert_hostname=False)
+    return settings
 
 
 def _env_proxies(config: Config) -> Proxies:
