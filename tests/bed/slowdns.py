@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import cast
 
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
@@ -18,8 +19,7 @@ class Slow(asyncio.DatagramProtocol):
         self.delay, self.zone, self.answer = delay, zone.rstrip(".").lower(), answer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
