@@ -75,7 +75,8 @@ def survey(bed: Bed, fp: str, mode: str) -> None:
         extra = f" -> {rec['final_url']}" if rec and rec.get("final_url") not in (None, u) else ""
         print(f"  {u:40} {brief(rec) if rec else 'NO RECORD'}{extra}")
     print(
-        f"  (faults run: {took:.2f}s, rc={r.returncode}{', ' + r.stderr[-200:] if r.returncode > 1 else ''})"
+        f"  (faults run: {took:.2f}s, rc={r.returncode})",
+        r.stderr[-200:] if r.returncode > 1 else "",
     )
     proxies = {
         "open proxy": bed.proxy_url,
