@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -143,9 +142,6 @@ class Bed:
         p = subprocess.Popen(netns.exec_argv(self.name, argv), env=self.env(env), **kw)
         self._popens.append(p)
         return p
-
-    def python(self) -> str:
-        return sys.executable
 
     # -- where things are -----------------------------------------------------------------
 
