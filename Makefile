@@ -24,7 +24,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The test bed (tests/bed) runs Debian's nginx, dnsmasq and tinyproxy: installed when missing.
 test: lint
+	sh tests/bed/install.sh
 	$(BIN)/pytest
 
 format: $(STAMP)

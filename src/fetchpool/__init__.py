@@ -14,7 +14,6 @@ from .api import fetch, fetch_async
 from .config import DEFAULT_CONCURRENCY, DEFAULT_MODE, MODES, Config, Settings
 from .errors import FetchpoolError, OutputError, SourceError, UsageError
 from .input.sources import Sources, open_sources
-from .lesson.counter import Counter
 from .pipeline import Interrupted, run
 from .records import ERROR_KINDS, Record
 from .stats import Stats, Summary
@@ -42,3 +41,13 @@ __all__ = [
     "open_sources",
     "run",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The lesson's Counter, imported when asked for: `import fetchpool` loads nothing of
+    # the lesson (nor prompt_toolkit).
+    if name == "Counter":
+        from .lesson.counter import Counter
+
+        return Counter
+    raise AttributeError(f"module 'fetchpool' has no attribute {name!r}")
