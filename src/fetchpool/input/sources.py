@@ -94,8 +94,11 @@ def _bytes_of(text: str) -> bytes:
     Python reads file names and, in some locales, standard input) is its byte again."""
     try:
         return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
+    except UnicodeEncodeError:  # another lone surrogate too: it stands for its own 3 bytes
+        return b"".join(
+            c.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(c) <= 0xDCFF else "surrogatepass")
+            for c in text
+        )
 
 
 def _decoded(raw: bytes, *, skip: bool = True) -> str | None:
