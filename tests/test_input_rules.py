@@ -16,8 +16,9 @@ import pytest
 
 import fetchpool
 from fetchpool import Config
-from fetchpool.input.sources import MAX_LINE, read_urls
 from fetchpool.testsite.site import TestSite
+
+MAX_LINE = 65536  # fetchpool.input.sources.MAX_LINE, as the README documents it
 
 
 def _records(path: Path) -> list[dict[str, object]]:
@@ -133,6 +134,8 @@ def test_an_endless_line_is_read_in_bounded_memory() -> None:
         left[0] -= 1
         return b"\0" * n if left[0] else b"\nhttp://h/ok\n"
 
+    from fetchpool.input.sources import read_urls
+
     tracemalloc.start()
     tracemalloc.reset_peak()
     try:
@@ -185,5 +188,13 @@ def test_sources_never_hold_a_whole_long_line(tmp_path: Path) -> None:
         taken[0] += 1
         return next(chunks) if taken[0] < 100 else b""
 
+    from fetchpool.input.sources import read_urls
+
     (url,) = list(read_urls(read))
     assert "longer than" in getattr(url, "why", "")
+
+
+def test_the_documented_cap_is_the_code_s() -> None:
+    from fetchpool.input.sources import MAX_LINE as CODE
+
+    assert CODE == MAX_LINE
