@@ -39,6 +39,7 @@ __all__ = [
 _SCHEMES = ("http", "https")
 _BAD_HOST_CHARS = frozenset(' \t\r\n<>"{}|\\^`%')
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_AUTHORITY_END = re.compile("[/?#]")
 
 
 class Rejected(str):
@@ -202,7 +203,8 @@ def userinfo(url: str) -> str | None:
     common URL, which has no ``@``."""
     if "@" not in url:
         return None
-    netloc = urlsplit(url).netloc
+    _, sep, rest = url.partition("://")
+    netloc = _AUTHORITY_END.split(rest if sep else url, maxsplit=1)[0]  # as urlsplit cuts it
     info, sep, _ = netloc.rpartition("@")
     return info if sep else None
 
@@ -224,14 +226,15 @@ def with_userinfo(url: str, info: str) -> str:
 
 def redact(text: str, *urls: str) -> str:
     """``text`` (an error's detail) with the password of each of ``urls`` written ``***``,
-    percent-encoded or not, and each URL shown without its userinfo."""
+    percent-encoded or not (where it stands as a word of its own), and each URL's
+    ``user:password@`` taken out."""
     for url in urls:
         info = userinfo(url)
         if info is None:
             continue
         text = text.replace(info + "@", "")
         password = info.partition(":")[2]
-        if password:
-            for form in {password, unquote(password)}:
-                text = text.replace(form, "***")
+        for form in {password, unquote(password)} - {""}:
+            # Only as a word of its own: a password "p" must not turn "http" into "htt***".
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "***", text)
     return text
