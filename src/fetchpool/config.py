@@ -69,6 +69,10 @@ class Config:
     to find one whose host is free (None: ``DEFAULT_LOOKAHEAD_PER_SLOT`` × ``concurrency``).
     ``max_bytes`` stops reading a body past that many bytes after content decoding (None: no cap).
     ``headers`` are sent with every request; a ``User-Agent`` among them replaces fetchpool's.
+    ``Authorization``, ``Cookie`` and ``Proxy-Authorization`` among them, and the input URL's
+    ``user:password@``, go only to the input URL's origin (scheme, host, port): a redirect to
+    another origin is requested without them, as curl, requests and httpx do, unless
+    ``location_trusted`` (curl's ``--location-trusted``) sends them wherever it leads.
     ``trust_env``: take proxies from the usual environment variables (see ``proxies``).
     ``body_sink`` makes a sink for each response body (see :mod:`fetchpool.bodies.hook`);
     None: bodies are only counted.
@@ -99,6 +103,7 @@ class Config:
     host_rate: float | None = None
     lookahead: int | None = None
     trust_env: bool = True
+    location_trusted: bool = False
     body_sink: SinkFactory | None = None
     extract: tuple[str, ...] = ()
     processes: int | None = None
@@ -173,6 +178,7 @@ class Settings(TypedDict, total=False):
     host_rate: float | None
     lookahead: int | None
     trust_env: bool
+    location_trusted: bool
     body_sink: SinkFactory | None
     extract: str | Iterable[str]
     processes: int | None

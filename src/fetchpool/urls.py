@@ -5,21 +5,71 @@ against. Pure; no I/O.
   ``invalid-url`` record), or None;
 - :func:`host_key`: the ``host:port`` every per-host limit applies to;
 - :func:`admit`: both at once for the scheduler, by one regex match for a plain URL
-  (:func:`plain_authority`), the common case, since this runs for every URL.
+  (:func:`plain_authority`), the common case, since this runs for every URL;
+- :class:`Rejected`: an input line that is no URL whatever its text says (bytes that are not
+  UTF-8, a line too long), as the text of its record's ``url``;
+- :func:`origin`, :func:`userinfo`, :func:`without_userinfo`, :func:`redact`: the
+  credentials rules (credentials go to the input's origin only; a password is never shown).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .records import Record, error_record
 
-__all__ = ["admit", "check_url", "host_key", "invalid_record", "plain_authority", "plain_key"]
+__all__ = [
+    "Rejected",
+    "admit",
+    "check_url",
+    "escape_surrogates",
+    "host_key",
+    "invalid_record",
+    "origin",
+    "plain_authority",
+    "plain_key",
+    "redact",
+    "userinfo",
+    "with_userinfo",
+    "without_userinfo",
+]
 
 _SCHEMES = ("http", "https")
 _BAD_HOST_CHARS = frozenset(' \t\r\n<>"{}|\\^`%')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_AUTHORITY_END = re.compile("[/?#]")
+
+
+class Rejected(str):
+    """An input line that is not fetched, whatever its text: ``why`` says why (its
+    ``invalid-url`` detail), and the text is what its record's ``url`` holds (bytes that
+    were not UTF-8 written as ``\\xHH``; an over-long line cut short). Made by
+    :mod:`fetchpool.input.sources`; it pickles, so it reaches worker processes as it is."""
+
+    why: str
+
+    def __new__(cls, text: str, why: str) -> Rejected:
+        self = super().__new__(cls, text)
+        self.why = why
+        return self
+
+    def __reduce__(self) -> tuple[type[Rejected], tuple[str, str]]:
+        return (Rejected, (str(self), self.why))
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as ``\\xHH`` (one that stands for a byte,
+    as ``surrogateescape`` makes them) or ``\\uXXXX``: text every output can encode."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        code = ord(match[0])
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+    return _SURROGATE.sub(one, text)
 
 
 # The common case, accepted without taking the URL apart: http(s)://host[:port][/...] with a
@@ -50,8 +100,12 @@ def check_url(url: str) -> str | None:
 
 
 def _check_fully(url: str) -> str | None:
+    if isinstance(url, Rejected):
+        return url.why
     if not url:
         return "empty URL"
+    if not url.isascii() and _SURROGATE.search(url) is not None:
+        return "not valid UTF-8 (a lone surrogate)"
     # Fast path first: printable ASCII without a space has no whitespace or control character.
     if (" " in url or not (url.isascii() and url.isprintable())) and any(
         c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url
@@ -110,14 +164,77 @@ def _host_key_parsed(url: str) -> str:
 def invalid_record(url: str) -> Record | None:
     """The ``invalid-url`` record for a URL that cannot be fetched, or None when it can."""
     why = check_url(url)
-    return None if why is None else error_record(url, "invalid-url", why)
+    if why is None:
+        return None
+    return error_record(escape_surrogates(str(url)), "invalid-url", redact(why, url))
 
 
 def admit(url: str) -> str | Record:
     """The host key (:func:`host_key`) of a URL that can be fetched, or its ``invalid-url``
     record. A plain URL, the common case, is checked and keyed by one regex match."""
+    if url.__class__ is Rejected:  # whatever its text looks like
+        return error_record(str(url), "invalid-url", url.why)  # type: ignore[attr-defined]
     key = plain_key(url)
     if key is not None:
         return key
     bad = invalid_record(url)
     return host_key(url) if bad is None else bad
+
+
+# -- credentials --------------------------------------------------------------------------
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """A URL's origin: scheme, host (lower case) and port (filled in), as curl, requests and
+    httpx compare them before sending credentials on a redirect."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    return scheme, (parts.hostname or "").rstrip("."), port
+
+
+def userinfo(url: str) -> str | None:
+    """The ``user:password`` (as written, percent-encoded) of a URL, or None. Cheap for the
+    common URL, which has no ``@``."""
+    if "@" not in url:
+        return None
+    _, sep, rest = url.partition("://")
+    netloc = _AUTHORITY_END.split(rest if sep else url, maxsplit=1)[0]  # as urlsplit cuts it
+    info, sep, _ = netloc.rpartition("@")
+    return info if sep else None
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without its ``user:password@``: how it is shown anywhere but the record's url."""
+    info = userinfo(url)
+    if info is None:
+        return url
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.replace(info + "@", "", 1)
+
+
+def with_userinfo(url: str, info: str) -> str:
+    """``url`` with ``info@`` in front of its host (it has no userinfo of its own)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{info}@{rest}"
+
+
+def redact(text: str, *urls: str) -> str:
+    """``text`` (an error's detail) with the password of each of ``urls`` written ``***``,
+    percent-encoded or not (where it stands as a word of its own), and each URL's
+    ``user:password@`` taken out."""
+    for url in urls:
+        info = userinfo(url)
+        if info is None:
+            continue
+        text = text.replace(info + "@", "")
+        password = info.partition(":")[2]
+        for form in {password, unquote(password)} - {""}:
+            # Only as a word of its own: a password "p" must not turn "http" into "htt***".
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "***", text)
+    return text

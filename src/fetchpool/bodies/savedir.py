@@ -1,14 +1,15 @@
 """Saved bodies (``--save-dir``): each 2xx body in a file of its own, safely named, inside DIR.
 
 A name comes from the input URL only — never from Content-Disposition or anything else the
-server says — by :func:`safe_name`: the URL's host, path and query with every character
-outside ``A-Z a-z 0-9 . _ -`` replaced by ``_`` (so no ``/``, ``\\``, ``%``, ``:`` or NUL; and
-``%2e%2e`` stays literal), at most 100 of them, then ``-`` and 20 hex digits of a blake2b hash
-of the whole URL, then an extension from the URL's last segment or from the Content-Type. So
-every name is one plain file name in DIR, under 140 bytes, never ``.``, ``..``, hidden or
-a reserved device name (``CON``, ``NUL.txt``: such a name gets a leading ``_``), and two
-different URLs get two different names (the hash differs even when the text is the same after
-replacing; the odds of two equal 80-bit hashes are about n²/2⁸¹).
+server says — by :func:`safe_name`: the URL's host (never its ``user:password@``), path and
+query with every character outside ``A-Z a-z 0-9 . _ -`` replaced by ``_`` (so no ``/``,
+``\\``, ``%``, ``:`` or NUL; and ``%2e%2e`` stays literal), at most 100 of them, then ``-`` and
+20 hex digits of a blake2b hash of the whole URL, then an extension from the URL's last
+segment or from the Content-Type. So every name is one plain file name in DIR, under 140
+bytes, never ``.``, ``..``, hidden or a reserved device name (``CON``, ``NUL.txt``: such a
+name gets a leading ``_``), and two different URLs get two different names (the hash differs
+even when the text is the same after replacing; the odds of two equal 80-bit hashes are about
+n²/2⁸¹).
 
 A body is written to a temporary file ``.fetchpool-*.part`` in DIR and renamed to its name only
 once it is complete, so a crash never leaves half a body under a final name. A write that fails
@@ -71,7 +72,8 @@ def safe_name(url: str, content_type: str | None = None) -> str:
     """A file name for the body of ``url``: safe in any directory, distinct per URL. Pure."""
     try:
         parts = urlsplit(url)
-        text = parts.netloc + parts.path + ("?" + parts.query if parts.query else "")
+        host = parts.netloc.rpartition("@")[2]  # never a user:password in a name
+        text = host + parts.path + ("?" + parts.query if parts.query else "")
         last = parts.path.rsplit("/", 1)[-1]
     except ValueError:
         text = last = url

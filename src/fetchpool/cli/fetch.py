@@ -62,6 +62,10 @@ _CONFIG_FLAGS: Final[list[tuple[Any, ...]]] = [
      "URLs read ahead of those in flight, to find one whose host is free "
      f"(default: {DEFAULT_LOOKAHEAD_PER_SLOT} x concurrency)"),
     ("--max-redirects", whole, "N", "redirects followed at most (default: {default})"),
+    ("--location-trusted", bool, None,
+     "send the -H Authorization, Cookie and Proxy-Authorization headers and the URL's "
+     "user:password to the hosts a redirect leads to as well, as curl --location-trusted "
+     "(default: only to the URL's own scheme, host and port)"),
     ("--max-bytes", whole, "N",
      "stop reading a body past N bytes (after decoding) with a too-large error "
      "(default: no cap)"),
@@ -117,7 +121,7 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
     for *names, kind, metavar, text in _CONFIG_FLAGS:
         dest = names[-1].lstrip("-").replace("-", "_")
         default = getattr(defaults, dest)  # each default is the Config's own
-        if kind is bool:
+        if kind is bool:  # a switch
             f.add_argument(*names, action="store_true", default=default, help=text)
             continue
         f.add_argument(

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import IO, Any, Protocol
 
-from ..input.sources import url_lines
+from ..input.sources import read_urls
 from ..stats import Stats
 
 __all__ = ["NullProgress", "Progress", "RichProgress", "count_urls"]
@@ -104,8 +104,8 @@ def count_urls(sources: Iterable[str], on_total: Callable[[int], None]) -> threa
                 total += 1
                 continue
             try:
-                with open(src, encoding="utf-8", errors="replace") as fh:
-                    total += sum(1 for _ in url_lines(fh))
+                with open(src, "rb") as fh:  # read as the run reads it: bounded lines
+                    total += sum(1 for _ in read_urls(fh.read1))
             except OSError:
                 return
         on_total(total)

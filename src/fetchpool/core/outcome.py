@@ -1,6 +1,7 @@
 """One request: the narrow interface between the scheduler and a fetcher.
 
-A fetcher makes one GET (no redirects followed) within a time limit and returns an
+A fetcher makes one GET (no redirects followed) within a time limit, with or without the
+credentials (``foreign``: the URL is on another origin than the input's), and returns an
 :class:`Outcome`; it never raises for anything the network or the server does. The
 scheduler decides what happens next — follow a redirect, retry, or make the record — so
 every request, redirect hops included, passes the same limits. ``FakeFetcher`` answers
@@ -47,11 +48,11 @@ class Outcome:
 
 
 class BlockingGet(Protocol):
-    def get(self, url: str, timeout: float) -> Outcome: ...
+    def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome: ...
 
 
 class AsyncGet(Protocol):
-    async def get(self, url: str, timeout: float) -> Outcome: ...
+    async def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome: ...
 
 
 class FakeFetcher:
@@ -61,14 +62,18 @@ class FakeFetcher:
         self._answer = answer
         self.requests: dict[str, int] = {}
 
-    def get(self, url: str, timeout: float) -> Outcome:
+    def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome:
         n = self.requests[url] = self.requests.get(url, 0) + 1
         return self._answer(url, n)
 
 
-def safe_get(get: Callable[[str, float], Outcome], url: str, timeout: float) -> Outcome:
-    """``get(url, timeout)``, with a bug in it turned into an ``internal`` outcome, never lost."""
+def safe_get(
+    get: Callable[[str, float, bool], Outcome], url: str, timeout: float, foreign: bool = False
+) -> Outcome:
+    """``get(url, timeout, foreign)``, with a bug in it turned into an ``internal`` outcome,
+    never lost. ``foreign``: the URL is on another origin than the input's (a redirect led
+    there): send it no credentials (see :attr:`~fetchpool.core.scheduler.Job.foreign`)."""
     try:
-        return get(url, timeout)
+        return get(url, timeout, foreign)
     except Exception as exc:
         return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin, urlsplit
+
+from ..urls import without_userinfo
 
 __all__ = ["REDIRECT_STATUSES", "redirect_target"]
 
@@ -18,12 +21,22 @@ def redirect_target(
     """
     if len(seen) > max_redirects:
         return None, f"more than {max_redirects} redirects"
+    if not location.isascii():
+        location = _SURROGATE.sub(_percent, location)  # bytes that were not UTF-8, as curl
     target = urljoin(current, location.strip())
     scheme = urlsplit(target).scheme.lower()
     if scheme not in ("http", "https"):
-        return None, f"to {scheme or 'no'} scheme refused: {target[:200]}"
+        return None, f"to {scheme or 'no'} scheme refused: {without_userinfo(target)[:200]}"
     target = target.split("#", 1)[0]
     if target in seen:
-        return None, f"loop back to {target[:200]}"
+        return None, f"loop back to {without_userinfo(target)[:200]}"
     seen.add(target)
     return target, None
+
+
+#: A byte of a Location that was not UTF-8, as aiohttp decodes headers (surrogateescape).
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _percent(match: re.Match[str]) -> str:
+    return f"%{ord(match[0]) - 0xDC00:02X}"

@@ -33,7 +33,16 @@ from dataclasses import dataclass
 
 from ..config import Config
 from ..records import Record, error_record, response_record
-from ..urls import admit, host_key
+from ..urls import (
+    admit,
+    escape_surrogates,
+    host_key,
+    origin,
+    redact,
+    userinfo,
+    with_userinfo,
+    without_userinfo,
+)
 from .limits import HostState, Spacing
 from .outcome import Outcome
 from .redirects import redirect_target
@@ -50,7 +59,9 @@ _SWEEP_EVERY = 1.0
 class Job:
     """One URL on its way. ``target`` is the URL to request now (``url`` or where it
     redirected), ``attempt`` the number of the attempt under way (from 1), ``time_left``
-    what is left of this attempt's timeout for the next request."""
+    what is left of this attempt's timeout for the next request. ``foreign``: ``target``
+    is on another origin than ``url`` (a redirect led there), so the credentials headers
+    are not sent to it (unless ``location_trusted``)."""
 
     url: str
     target: str
@@ -61,6 +72,7 @@ class Job:
     time_left: float = 0.0
     hop: bool = False  # the next start continues an attempt (a redirect), not a new one
     started: float = 0.0  # when the request in flight started
+    foreign: bool = False  # target is on another origin than url: send no credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +174,11 @@ class Scheduler:
             nxt, why = redirect_target(job.target, outcome.location, job.seen, cfg.max_redirects)
             if nxt is None:
                 return _record(job, Outcome.failed("redirect", why or "refused"), now)
-            job.target, job.host = nxt, host_key(nxt)
+            foreign = False if cfg.location_trusted else origin(nxt) != origin(job.url)
+            info = userinfo(job.url)
+            if info is not None and not foreign and userinfo(nxt) is None:
+                nxt = with_userinfo(nxt, info)  # the input's user:password, as curl keeps them
+            job.target, job.host, job.foreign = nxt, host_key(nxt), foreign
             if job.time_left > 0:
                 job.hop = True
                 self._queue(job, front=True)  # a hop goes before its host's fresh URLs
@@ -258,10 +274,15 @@ class Scheduler:
 def _record(job: Job, outcome: Outcome, now: float) -> Record:
     elapsed = now - job.first_start
     if outcome.kind is not None:
-        return error_record(
-            job.url, outcome.kind, outcome.detail, elapsed=elapsed, attempts=job.attempt
-        )
+        detail = outcome.detail
+        if "@" in job.url or "@" in job.target:  # never a password in an error's detail
+            detail = redact(detail, job.url, job.target)
+        return error_record(job.url, outcome.kind, detail, elapsed=elapsed, attempts=job.attempt)
+    final, content_type = job.target, outcome.content_type
+    if "@" in final:  # the input's user:password stays in the record's url only
+        final = without_userinfo(final)
+    if content_type is not None and not content_type.isascii():
+        content_type = escape_surrogates(content_type)  # aiohttp keeps bad bytes as surrogates
     return response_record(
-        job.url, outcome.status, outcome.length, elapsed, job.target, outcome.content_type,
-        job.attempt,
-    )  # fmt: skip
+        job.url, outcome.status, outcome.length, elapsed, final, content_type, job.attempt
+    )

@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Iterable
 
+import pycurl
+
 from ..config import Config
 from ..core.drive import Finished, drive
 from ..core.outcome import Outcome
@@ -44,6 +46,11 @@ class _Multi:
         except UnicodeError as exc:  # a host IDNA cannot encode: nothing was sent
             self._idle.append(transfer)
             self._ready.append((job, Outcome.failed("invalid-url", f"cannot encode: {exc}")))
+            return
+        except pycurl.error as exc:  # a URL libcurl refuses (too long...): nothing was sent
+            self._idle.append(transfer)
+            transfer.job = None
+            self._ready.append((job, _refused(exc)))
             return
         self._transfers.add(transfer)
 
@@ -84,6 +91,13 @@ class _Multi:
 
     def close(self) -> None:
         self._transfers.close()
+
+
+def _refused(exc: pycurl.error) -> Outcome:
+    """The outcome of a URL libcurl would not take (``setopt`` raised)."""
+    code, message = (*exc.args, None, "")[:2]
+    detail = " ".join(str(message).split()) or "refused"
+    return Outcome.failed("invalid-url", f"libcurl refused the URL (error {code}): {detail}")
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:

@@ -32,7 +32,9 @@ class _Window:
         self._futures: dict[Future[Outcome], Job] = {}
 
     def submit(self, job: Job) -> None:
-        future = self._executor.submit(safe_get, self._fetcher.get, job.target, job.time_left)
+        future = self._executor.submit(
+            safe_get, self._fetcher.get, job.target, job.time_left, job.foreign
+        )
         self._futures[future] = job
 
     def collect(self, timeout: float | None) -> list[Finished]:

@@ -11,6 +11,9 @@ Routes:
   /bytes/N         N bytes of application/octet-stream
   /redirect/N      N redirects, then /page/0
   /headers         JSON of the request's headers (also kept as .last_headers)
+  /credentials     a page whose <title> shows the request's credentials:
+                   "authorization=VALUE cookie=VALUE" (- for one not sent)
+  /to?url=URL      a 302 redirect to URL (any host: e.g. the other site of a test)
   /named/ANY?cd=V  a small text body for any path below /named/, with the header
                    Content-Disposition: V when cd is given (for --save-dir's naming)
   /stats           JSON: requests served, in flight now, peak in flight (not counted itself)
@@ -21,6 +24,7 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import ssl
 import threading
@@ -105,6 +109,8 @@ class TestSite:
                 web.get("/bytes/{n}", self._bytes),
                 web.get("/redirect/{n}", self._redirect),
                 web.get("/headers", self._headers),
+                web.get("/credentials", self._credentials),
+                web.get("/to", self._to),
                 web.get("/named/{tail:.*}", self._named),
                 web.get("/stats", self._stats),
                 web.get("/stats/reset", self._reset),
@@ -175,6 +181,18 @@ class TestSite:
     async def _headers(self, request: web.Request) -> web.Response:
         self.last_headers = dict(request.headers)
         return web.Response(text=json.dumps(self.last_headers), content_type="application/json")
+
+    async def _credentials(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "-")
+        cookie = request.headers.get("Cookie", "-")
+        title = html.escape(f"authorization={auth} cookie={cookie}")
+        return _html(f"<!doctype html><title>{title}</title>\n".encode())
+
+    async def _to(self, request: web.Request) -> web.Response:
+        target = request.query.get("url")
+        if not target:
+            raise web.HTTPBadRequest(text="give ?url=URL\n")
+        raise web.HTTPFound(target)
 
     async def _stats(self, request: web.Request) -> web.Response:
         body = {"requests": self.requests, "in_flight": self.in_flight, "peak": self.peak}

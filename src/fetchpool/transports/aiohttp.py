@@ -22,10 +22,11 @@ from ..bodies.hook import no_sink, opened
 from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
+from ..urls import without_userinfo
 from .body import BodyReader
 from .deadline import Deadline
 from .proxies import Proxies, from_env
-from .request import reason, request_headers
+from .request import CREDENTIALS, reason, request_headers, without_credentials
 from .tls import context_for
 
 __all__ = ["AsyncFetcher", "classify"]
@@ -50,6 +51,14 @@ class AsyncFetcher:
             proxies if proxies is not None else (from_env() if config.trust_env else Proxies())
         )
         self._session: aiohttp.ClientSession | None = None
+        # The session sends the headers every request gets; the credentials go with each
+        # request to the input's origin (None: there are none, the common case).
+        headers = request_headers(config)
+        self._headers = without_credentials(headers)
+        self._credentials = {k: v for k, v in headers.items() if k.lower() in CREDENTIALS} or None
+        self._has_auth = self._credentials is not None and any(
+            k.lower() == "authorization" for k in self._credentials
+        )
 
     async def __aenter__(self) -> AsyncFetcher:
         cfg = self._config
@@ -60,7 +69,7 @@ class AsyncFetcher:
             ttl_dns_cache=300,
             ssl=context_for(cfg),  # the run's one context (see .tls)
         )
-        headers = request_headers(cfg)
+        headers = self._headers
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers=headers,
@@ -80,19 +89,26 @@ class AsyncFetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def get(self, url: str, timeout: float) -> Outcome:
-        """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
-        network or the server does."""
+    async def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome:
+        """One GET of ``url`` within ``timeout`` seconds (``foreign``: without the
+        credentials headers): never raises for anything the network or the server does.
+        aiohttp sends a ``user:password@`` of the URL as Basic auth, as curl does, unless
+        an Authorization header is sent (it wins, as in curl)."""
         phase = _Phase()
+        credentials = None if foreign else self._credentials
+        if credentials is not None and self._has_auth and "@" in url:
+            url = without_userinfo(url)  # aiohttp refuses both at once
         try:
             async with asyncio.timeout(timeout):
-                return await self._get(url, Deadline(timeout), phase)
+                return await self._get(url, Deadline(timeout), phase, credentials)
         except TimeoutError:
             return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
 
-    async def _get(self, url: str, deadline: Deadline, phase: _Phase) -> Outcome:
+    async def _get(
+        self, url: str, deadline: Deadline, phase: _Phase, headers: dict[str, str] | None
+    ) -> Outcome:
         cfg = self._config
         session = self._session
         assert session is not None, "use AsyncFetcher in 'async with'"
@@ -100,6 +116,7 @@ class AsyncFetcher:
             async with session.get(
                 url,
                 allow_redirects=False,
+                headers=headers,
                 proxy=self._proxies.for_url(url),
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=deadline.connect(cfg.connect_timeout)

@@ -36,7 +36,7 @@ from ..core.redirects import REDIRECT_STATUSES
 from ..core.scheduler import Job
 from .body import BodyReader
 from .proxies import Proxies, from_env
-from .request import request_headers
+from .request import request_headers, without_credentials
 from .tls import curl_paths
 
 __all__ = ["WRITE_ERROR", "Transfer", "Transfers", "ascii_url", "classify"]
@@ -172,6 +172,8 @@ class Transfer:
         "_connect_ms",
         "_encoding",
         "_fail",
+        "_foreign",
+        "_headers",
         "_lines",
         "_make_sink",
         "_proxies",
@@ -211,7 +213,15 @@ class Transfer:
         h.setopt(pycurl.PROXY, "")  # proxies come from fetchpool.transports.proxies, per URL
         h.setopt(pycurl.NOPROXY, "")  # and so does no_proxy: libcurl reads no environment
         h.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # decoded here, in bounded steps
-        h.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in request_headers(config).items()])
+        headers = request_headers(config)
+        # HTTPHEADER to the input's origin, and to another one (without the credentials):
+        # set again only when a transfer goes where the last one did not.
+        self._headers = (
+            [f"{k}: {v}" for k, v in headers.items()],
+            [f"{k}: {v}" for k, v in without_credentials(headers).items()],
+        )
+        self._foreign = False
+        h.setopt(pycurl.HTTPHEADER, self._headers[0])
         h.setopt(pycurl.HEADERFUNCTION, self._lines.append)
         h.setopt(pycurl.WRITEFUNCTION, self._write)
         for option, value in ca_options:
@@ -232,14 +242,18 @@ class Transfer:
         self.retry_after: str | None = None
 
     def start(self, job: Job) -> None:
-        """Point the handle at ``job.target`` with ``job.time_left`` seconds allowed.
-        Raises UnicodeError for a host IDNA cannot encode (then nothing was sent)."""
+        """Point the handle at ``job.target`` with ``job.time_left`` seconds allowed, and
+        the credentials headers unless ``job.foreign``. Raises UnicodeError for a host IDNA
+        cannot encode, pycurl.error for a URL libcurl refuses (then nothing was sent)."""
         url = ascii_url(job.target)
         self._reset()
         self.job = job
         self.timeout = job.time_left
         h = self.handle
         h.setopt(pycurl.URL, url)
+        if job.foreign is not self._foreign:  # rare: a redirect to another origin, or back
+            h.setopt(pycurl.HTTPHEADER, self._headers[job.foreign])
+            self._foreign = job.foreign
         total_ms = max(1, int(job.time_left * 1000 + 0.5))
         if total_ms != self._timeout_ms:  # mostly the whole --timeout, as last time
             h.setopt(pycurl.TIMEOUT_MS, total_ms)

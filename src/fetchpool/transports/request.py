@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import unquote
+
 from ..config import Config
+from ..urls import userinfo
 from .decode import ACCEPT_ENCODING
 
-__all__ = ["reason", "request_headers"]
+__all__ = ["CREDENTIALS", "basic_auth", "reason", "request_headers", "without_credentials"]
+
+#: The headers that are credentials: never sent to another origin than the input URL's
+#: (unless ``location_trusted``), as curl, requests and httpx drop them on a redirect.
+CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 def reason(exc: BaseException | None) -> str:
@@ -23,3 +31,19 @@ def request_headers(config: Config) -> dict[str, str]:
     if not any(name.lower() == "accept-encoding" for name in headers):
         headers["Accept-Encoding"] = ACCEPT_ENCODING
     return headers
+
+
+def without_credentials(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` for a request to another origin than the input URL's."""
+    return {k: v for k, v in headers.items() if k.lower() not in CREDENTIALS}
+
+
+def basic_auth(url: str) -> str | None:
+    """The ``Authorization`` value for the ``user:password@`` of ``url`` (percent-decoded,
+    as curl sends it), or None when it has none."""
+    info = userinfo(url)
+    if info is None:
+        return None
+    user, _, password = info.partition(":")
+    token = f"{unquote(user)}:{unquote(password)}".encode()
+    return "Basic " + base64.b64encode(token).decode("ascii")

@@ -35,7 +35,7 @@ from .body import BodyReader
 from .deadline import Deadline, Guard, Watchdog
 from .decode import CHUNK
 from .proxies import Proxies, from_env
-from .request import reason, request_headers
+from .request import basic_auth, reason, request_headers, without_credentials
 from .tls import context_for
 
 __all__ = ["BlockingFetcher", "classify"]
@@ -53,6 +53,10 @@ class BlockingFetcher:
         self._sink = config.body_sink or no_sink
         self._proxies = proxies if proxies is not None else _env_proxies(config)
         per_host = min(config.per_host, config.concurrency)
+        # The headers of a request to the input's origin (the pools' own) and to another one.
+        self._headers = request_headers(config)
+        self._foreign_headers = without_credentials(self._headers)
+        self._has_auth = any(k.lower() == "authorization" for k in self._headers)
         self._pool = _guarded(
             urllib3.PoolManager(
                 num_pools=max(2, math.ceil(2 * config.concurrency / per_host)),
@@ -73,14 +77,14 @@ class BlockingFetcher:
         for pool in self._proxy_pools.values():
             pool.clear()
 
-    def get(self, url: str, timeout: float) -> Outcome:
-        """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
-        network or the server does."""
+    def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome:
+        """One GET of ``url`` within ``timeout`` seconds (``foreign``: without the
+        credentials headers): never raises for anything the network or the server does."""
         deadline = Deadline(timeout)
         with self._watchdog.guard(deadline.at) as guard:
             _current.guard = guard
             try:
-                return self._get(url, deadline, guard)
+                return self._get(url, deadline, guard, self._headers_for(url, foreign))
             except Exception as exc:  # a per-URL failure is data, whatever it is
                 if guard.fired:
                     return _timed_out(timeout, "the answer")
@@ -98,7 +102,22 @@ class BlockingFetcher:
                 manager = self._proxy_pools[proxy] = _proxy_manager(proxy, self._config)
             return manager
 
-    def _get(self, url: str, deadline: Deadline, guard: Guard) -> Outcome:
+    def _headers_for(self, url: str, foreign: bool) -> dict[str, str] | None:
+        """The headers of this request, or None for the pools' own (the common case). A
+        ``user:password@`` in the URL is sent as Basic auth, as curl does, unless an
+        Authorization header is sent (it wins, as in curl)."""
+        headers = self._foreign_headers if foreign else None
+        if "@" in url:
+            auth = basic_auth(url)
+            has_auth = self._has_auth and not foreign
+            if auth is not None and not has_auth:
+                headers = dict(self._foreign_headers if foreign else self._headers)
+                headers["Authorization"] = auth
+        return headers
+
+    def _get(
+        self, url: str, deadline: Deadline, guard: Guard, headers: dict[str, str] | None
+    ) -> Outcome:
         cfg = self._config
         phase = "headers"
         resp: Any = None
@@ -112,6 +131,7 @@ class BlockingFetcher:
                 decode_content=False,
                 redirect=False,
                 retries=False,
+                headers=headers,
                 timeout=urllib3.Timeout(connect=deadline.connect(cfg.connect_timeout), read=left),
                 pool_timeout=left,
             )
