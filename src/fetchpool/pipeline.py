@@ -4,12 +4,18 @@ sources -> skip (``--resume``, repeats) -> engine -> the single writer -> summar
 The thread that calls :func:`run` is the one writer: it takes each record as it completes,
 writes it, counts it, and draws the progress. Workers never touch an output. Every record
 handed over is written before :func:`run` returns or raises.
+
+SIGTERM and SIGHUP (what systemd, docker and Kubernetes send, and a closed terminal) stop a
+run as Ctrl-C does (:class:`StopSignals`): no new request starts, every finished record is
+written, and :class:`Interrupted` says which signal it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import IO, Unpack
@@ -24,19 +30,66 @@ from .outputs import check_target, open_output
 from .stats import Stats, Summary
 from .transports.proxies import from_env as proxies_from_env
 
-__all__ = ["Interrupted", "run"]
+__all__ = ["STOP_SIGNALS", "Interrupted", "StopSignals", "run"]
 
 _DRAW_EVERY = 0.1  # seconds between progress updates
 _FLUSH_EVERY = 0.2  # seconds between flushes of the output
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped :func:`run`: every finished record was written; ``summary`` says
-    what the run did until then. A KeyboardInterrupt, so a script stops as usual."""
+#: The signals that stop a run as Ctrl-C (SIGINT) does.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self, summary: Summary) -> None:
-        super().__init__("the run was interrupted; finished records are written")
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP stopped :func:`run`: every finished record was written;
+    ``summary`` says what the run did until then, ``signal`` which signal it was (the
+    command exits 128 + it: 130, 143, 129). A KeyboardInterrupt, so a script stops as usual."""
+
+    def __init__(self, summary: Summary, signum: int = signal.SIGINT) -> None:
+        self.signal = signal.Signals(signum)
+        super().__init__(f"the run was stopped by {self.signal.name}; finished records are written")
         self.summary = summary
+
+
+class StopSignals:
+    """While a run goes (``with StopSignals() as stop:``), SIGTERM and SIGHUP take the path
+    of Ctrl-C: the handler calls SIGINT's own (Python's, which raises KeyboardInterrupt in
+    the main thread, or asyncio's, which cancels the running step), so every engine stops
+    the one way it already knows. ``received`` is the first signal that came.
+
+    Once :meth:`winding_down` is called (the run is writing what finished), a signal is only
+    noted: nothing may cut the last writes short. Handlers can only be set from the main
+    thread; elsewhere this does nothing (the caller's own handlers apply)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._quiet = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self._old[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
+        self._old.clear()
+
+    def winding_down(self) -> None:
+        self._quiet = True
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.received is not None or self._quiet:
+            self.received = self.received or signum
+            return  # already stopping: let the writes finish
+        self.received = signum
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if callable(on_sigint):
+            on_sigint(signal.SIGINT, frame)  # raises, or asks the running step to stop
+            return
+        raise KeyboardInterrupt  # SIGINT ignored or default: stop here all the same
 
 
 def run(
@@ -94,9 +147,11 @@ def run(
     started = time.perf_counter()
     next_flush = next_draw = 0.0
     interrupted: KeyboardInterrupt | None = None
+    stop = StopSignals()
     bar.start()
     records = engine.run(skip(as_urls(urls)), cfg)
     try:
+        stop.__enter__()
         for rec in records:
             for check in checks:
                 check()  # a body could not be kept: never write this record
@@ -115,12 +170,16 @@ def run(
     except KeyboardInterrupt as exc:
         interrupted = exc
     finally:
+        stop.winding_down()
         try:
             records.close()
         finally:
-            bar.update(stats)
-            bar.stop()
-            writer.close()  # every record handed over is written before run returns
+            try:
+                bar.update(stats)
+                bar.stop()
+                writer.close()  # every record handed over is written before run returns
+            finally:
+                stop.__exit__()
     summary = Summary(
         stats=stats,
         wall=time.perf_counter() - started,
@@ -130,8 +189,8 @@ def run(
         output=target,
         interrupted=interrupted is not None,
     )
-    if interrupted is not None:
-        raise Interrupted(summary) from interrupted
+    if interrupted is not None:  # a signal once the last record was in stops nothing
+        raise Interrupted(summary, stop.received or signal.SIGINT) from interrupted
     return summary
 
 

@@ -235,8 +235,9 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
 
 
 def _ignore_sigint(distributed: Any) -> Any:
-    """A plugin that makes a worker of a ``local:N`` cluster ignore SIGINT: Ctrl-C reaches
-    the whole process group, and only the client decides what it means (it writes what
+    """A plugin that makes a worker of a ``local:N`` cluster ignore SIGINT, SIGTERM and
+    SIGHUP: Ctrl-C and a closed terminal reach the whole process group, systemd's SIGTERM
+    the whole control group, and only the client decides what they mean (it writes what
     finished, then ends the workers); the workers would otherwise die with tracebacks."""
 
     class IgnoreSigint(distributed.WorkerPlugin):  # type: ignore[misc]
@@ -245,7 +246,8 @@ def _ignore_sigint(distributed: Any) -> Any:
             import threading
 
             if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(sig, signal.SIG_IGN)
 
     return IgnoreSigint()
 

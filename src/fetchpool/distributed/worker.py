@@ -46,9 +46,11 @@ def unpack(values: Packed) -> Record:
 
 def main(inbox: Connection, outbox: Connection, config: dict[str, Any]) -> None:
     """The worker process's entry point. ``config``: keyword arguments for Config."""
-    # Ctrl-C in a terminal reaches the whole process group; only the parent decides
-    # what to do about it (it writes what finished, then ends the workers).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C in a terminal reaches the whole process group, as do a closed terminal's SIGHUP
+    # and systemd's SIGTERM (to the whole control group); only the parent decides what to
+    # do about them (it takes what the workers finished, writes it, then ends the workers).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     from ..modes import run
 
     cfg = Config(**config)
