@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import IO, Unpack
 
 from . import engine
@@ -80,7 +81,7 @@ class StopSignals:
     def winding_down(self) -> None:
         self._quiet = True
 
-    def _on_signal(self, signum: int, frame: object) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.received is not None or self._quiet:
             self.received = self.received or signum
             return  # already stopping: let the writes finish
