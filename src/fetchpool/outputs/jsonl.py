@@ -8,7 +8,6 @@ such a torn line before a run resumes (its URL is then fetched again).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from typing import IO
 
 from ..errors import OutputError
 from ..records import FIELDS, Record
+from .background import append_whole
 
 __all__ = ["JsonlFile", "JsonlWriter", "record_line", "recorded_urls"]
 
@@ -123,6 +123,8 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
 class JsonlFile:
     """Appends batches of records to a file; each :meth:`append` is one ``write`` of whole lines."""
 
+    resumable = True
+
     def __init__(self, path: str, *, append: bool) -> None:
         self.path = path
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
@@ -131,18 +133,9 @@ class JsonlFile:
 
     def append(self, records: Sequence[Record]) -> None:
         # A lone surrogate (from odd library input) becomes a \uXXXX escape, still valid JSON.
-        data = "".join(map(record_line, records)).encode("utf-8", "backslashreplace")
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError:
-            # A full disk: take back the part of this batch that made it, so every line
-            # in the file stays whole.
-            with contextlib.suppress(OSError):  # --resume drops a torn last line anyway
-                os.ftruncate(self._fd, self._size)
-            raise
-        self._size += len(data)
+        # On a full disk, as many whole lines as fit stay; never a cut one.
+        pieces = [record_line(r).encode("utf-8", "backslashreplace") for r in records]
+        self._size = append_whole(self._fd, self._size, pieces)
 
     def close(self) -> None:
         os.close(self._fd)
