@@ -358,6 +358,14 @@ def test_full_disk_while_saving_bodies(
     assert f"cannot save bodies in {tmp_path / 'b'}: File too large" in proc.stderr
     assert "Traceback" not in proc.stderr
     rows = recorded(target)
+    # It says how many records are safe, as for a full output: exactly those in the file.
+    match = re.search(
+        r"every record written before it is intact, each with its whole body "
+        r"\((\d+) in this run\): rerun with --resume",
+        proc.stderr,
+    )
+    assert match, proc.stderr
+    assert int(match.group(1)) == len(rows)
     assert site.url("/bytes/300000") not in {r["url"] for r in rows}
     for row in rows:  # every record written has its whole body
         assert Path(str(row["path"])).stat().st_size == row["length"]

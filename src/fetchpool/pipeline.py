@@ -25,6 +25,7 @@ from . import engine
 from .bodies.hook import combine
 from .config import Config, Settings, config_of
 from .control.progress import NullProgress, Progress, RichProgress, count_urls
+from .errors import BodiesError
 from .input.skip import Skip
 from .input.sources import Sources, as_urls
 from .outputs import check_target, open_output
@@ -148,6 +149,8 @@ def run(
     started = time.perf_counter()
     next_flush = next_draw = 0.0
     interrupted: KeyboardInterrupt | None = None
+    lost_body: BodiesError | None = None
+    handed = 0  # records given to the writer: all written once it closes without an error
     stop = StopSignals()
     bar.start()
     records = engine.run(skip(as_urls(urls)), cfg)
@@ -160,6 +163,7 @@ def run(
                 copies += 1  # a second record for a URL
                 continue
             writer.write(rec)
+            handed += 1
             stats.add(rec)
             now = time.monotonic()
             if now >= next_draw:
@@ -170,6 +174,8 @@ def run(
                 next_flush = now + _FLUSH_EVERY
     except KeyboardInterrupt as exc:
         interrupted = exc
+    except BodiesError as exc:
+        lost_body = exc  # raised below, once the records before it are written
     finally:
         stop.winding_down()
         try:
@@ -181,6 +187,12 @@ def run(
                 writer.close()  # every record handed over is written before run returns
             finally:
                 stop.__exit__()
+    if lost_body is not None:
+        hint = ": rerun with --resume once the cause is fixed" if _resumable(target) else ""
+        raise BodiesError(
+            f"{lost_body}; every record written before it is intact, each with its whole "
+            f"body ({handed} in this run){hint}"
+        ) from lost_body
     summary = Summary(
         stats=stats,
         wall=time.perf_counter() - started,
@@ -193,6 +205,12 @@ def run(
     if interrupted is not None:  # a signal once the last record was in stops nothing
         raise Interrupted(summary, stop.received or signal.SIGINT) from interrupted
     return summary
+
+
+def _resumable(target: str | None) -> bool:
+    from .outputs import RESUMABLE, STDOUT, format_for
+
+    return target not in (None, "-", STDOUT) and format_for(target) in RESUMABLE
 
 
 def _checks(sink: object) -> list[Callable[[], None]]:

@@ -157,7 +157,7 @@ def _take(
     try:
         packed = future.result()
     except OutputError as exc:
-        raise OutputError(str(exc)) from exc
+        raise type(exc)(str(exc)) from exc
     except distributed.KilledWorker as exc:
         detail = f"the Dask workers running this URL's batch kept dying ({exc})"
         return [error_record(url, "worker-died", detail) for url in batch], True

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Config
-from ..errors import OutputError
+from ..errors import BodiesError, OutputError
 from ..records import FIELDS, Record
 
 __all__ = ["Packed", "main", "pack", "unpack"]
@@ -106,7 +106,8 @@ def main(inbox: Connection, outbox: Connection, config: dict[str, Any]) -> None:
                 check()  # a body lost: never hand on this record
             out.put(record)
     except OutputError as exc:
-        out.put(("failed", "output", str(exc)))
+        kind = "bodies" if isinstance(exc, BodiesError) else "output"
+        out.put(("failed", kind, str(exc)))
     except Exception as exc:  # a bug: the parent reports it, it is not lost here
         out.put(("failed", "internal", f"{type(exc).__name__}: {exc}"))
     else:

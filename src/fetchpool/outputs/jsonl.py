@@ -100,15 +100,12 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
             for number, line in enumerate(fh, 1):
                 if not line.endswith(b"\n"):
                     break  # the torn last line
-                try:
-                    url = json.loads(line)["url"]
-                    if not isinstance(url, str):
-                        raise TypeError("url is not a string")
-                except (ValueError, TypeError, KeyError) as exc:
+                url = _url_of(line)
+                if isinstance(url, _Why):
                     raise OutputError(
-                        f"cannot resume from {path}: line {number} is not a record ({exc}); "
+                        f"cannot resume from {path}: line {number} is not a record ({url}); "
                         "fix or remove it, or use --overwrite"
-                    ) from exc
+                    )
                 on_url(url)
                 count += 1
                 good += len(line)
@@ -118,6 +115,30 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
     except OSError as exc:
         raise OutputError(f"cannot resume from {path}: {exc.strerror or exc}") from exc
     return count
+
+
+class _Why(str):
+    """Why a line is not a record (for the message), as opposed to its URL."""
+
+
+def _url_of(line: bytes) -> str | _Why:
+    """The ``url`` of one line of a JSON lines output, or why it has none, in plain words."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return _Why("it is not UTF-8 text")
+    try:
+        row = json.loads(text)
+    except ValueError:
+        return _Why("it is not JSON")
+    if not isinstance(row, dict):
+        return _Why("it is not a JSON object")
+    if "url" not in row:
+        return _Why('it has no "url" field')
+    url = row["url"]
+    if not isinstance(url, str):
+        return _Why('its "url" is not a string')
+    return url
 
 
 class JsonlFile:
