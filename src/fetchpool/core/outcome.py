@@ -46,12 +46,14 @@ class Outcome:
         return cls(kind=kind, detail=detail)
 
 
+# ``origin``: the input URL the request is for (``url`` may be where it redirected); the body
+# sink is told that one, the record's ``url``, in every mode.
 class BlockingGet(Protocol):
-    def get(self, url: str, timeout: float) -> Outcome: ...
+    def get(self, url: str, timeout: float, origin: str | None = None) -> Outcome: ...
 
 
 class AsyncGet(Protocol):
-    async def get(self, url: str, timeout: float) -> Outcome: ...
+    async def get(self, url: str, timeout: float, origin: str | None = None) -> Outcome: ...
 
 
 class FakeFetcher:
@@ -61,14 +63,17 @@ class FakeFetcher:
         self._answer = answer
         self.requests: dict[str, int] = {}
 
-    def get(self, url: str, timeout: float) -> Outcome:
+    def get(self, url: str, timeout: float, origin: str | None = None) -> Outcome:
         n = self.requests[url] = self.requests.get(url, 0) + 1
         return self._answer(url, n)
 
 
-def safe_get(get: Callable[[str, float], Outcome], url: str, timeout: float) -> Outcome:
-    """``get(url, timeout)``, with a bug in it turned into an ``internal`` outcome, never lost."""
+def safe_get(
+    get: Callable[[str, float, str | None], Outcome], url: str, timeout: float, origin: str
+) -> Outcome:
+    """``get(url, timeout, origin)``, with a bug in it turned into an ``internal`` outcome,
+    never lost."""
     try:
-        return get(url, timeout)
+        return get(url, timeout, origin)
     except Exception as exc:
         return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")

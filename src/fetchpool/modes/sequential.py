@@ -24,7 +24,7 @@ class _Inline:
         self._done: list[Finished] = []
 
     def submit(self, job: Job) -> None:
-        self._done.append((job, safe_get(self._fetcher.get, job.target, job.time_left)))
+        self._done.append((job, safe_get(self._fetcher.get, job.target, job.time_left, job.url)))
 
     def collect(self, timeout: float | None) -> list[Finished]:
         if not self._done and timeout:

@@ -32,7 +32,8 @@ class _Window:
         self._futures: dict[Future[Outcome], Job] = {}
 
     def submit(self, job: Job) -> None:
-        future = self._executor.submit(safe_get, self._fetcher.get, job.target, job.time_left)
+        get = self._fetcher.get
+        future = self._executor.submit(safe_get, get, job.target, job.time_left, job.url)
         self._futures[future] = job
 
     def collect(self, timeout: float | None) -> list[Finished]:

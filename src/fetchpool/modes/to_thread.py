@@ -32,10 +32,11 @@ def batches(
     """
     fetcher = BlockingFetcher(config)
 
-    async def get(url: str, timeout: float) -> Outcome:
+    async def get(url: str, timeout: float, origin: str | None = None) -> Outcome:
         if executor is None:
-            return await asyncio.to_thread(fetcher.get, url, timeout)
-        return await asyncio.get_running_loop().run_in_executor(executor, fetcher.get, url, timeout)
+            return await asyncio.to_thread(fetcher.get, url, timeout, origin)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, fetcher.get, url, timeout, origin)
 
     driver = AsyncDriver(Scheduler(urls, config), get)
 

@@ -78,19 +78,20 @@ class AsyncFetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def get(self, url: str, timeout: float) -> Outcome:
+    async def get(self, url: str, timeout: float, origin: str | None = None) -> Outcome:
         """One GET of ``url`` within ``timeout`` seconds: never raises for anything the
-        network or the server does."""
+        network or the server does. ``origin``: the input URL (``url`` may be where it
+        redirected), the one the body sink is told."""
         phase = _Phase()
         try:
             async with asyncio.timeout(timeout):
-                return await self._get(url, Deadline(timeout), phase)
+                return await self._get(url, Deadline(timeout), phase, origin or url)
         except TimeoutError:
             return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
 
-    async def _get(self, url: str, deadline: Deadline, phase: _Phase) -> Outcome:
+    async def _get(self, url: str, deadline: Deadline, phase: _Phase, origin: str) -> Outcome:
         cfg = self._config
         session = self._session
         assert session is not None, "use AsyncFetcher in 'async with'"
@@ -108,7 +109,7 @@ class AsyncFetcher:
                     return Outcome(status=resp.status, location=location)
                 phase.name = "body"
                 content_type = resp.headers.get("Content-Type")
-                with opened(self._sink(url, content_type)) as sink:
+                with opened(self._sink(origin, content_type)) as sink:
                     body = BodyReader(sink, resp.headers.get("Content-Encoding"), cfg.max_bytes)
                     async for raw in resp.content.iter_any():
                         if (failed := body.feed(raw)) is not None:
