@@ -203,3 +203,75 @@ def _wait_for_records(target: Path) -> None:
             break
         time.sleep(0.05)
     time.sleep(0.3)
+
+
+# -- what a user meets ------------------------------------------------------------------------
+
+
+def test_dev_null_and_dev_stdout_are_json_lines(
+    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path
+) -> None:
+    url = site.url("/page/1")
+    assert run(["fetch", "-q", "-o", "/dev/null", url])[0] == 0
+    # /dev/stdout is standard output, even when the shell sent it to a file that has lines.
+    shell_file = tmp_path / "from-the-shell.jsonl"
+    shell_file.write_text('{"url": "kept"}\n')
+    with shell_file.open("a") as out:
+        proc = subprocess.run(
+            [fetchpool_bin, "fetch", "-q", "-o", "/dev/stdout", url],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env,
+            timeout=60,
+        )
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in shell_file.read_text().splitlines()]
+    assert [r["url"] for r in rows] == ["kept", url]
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (b'{"status": 200}\n', 'it has no "url" field'),
+        (b'{"url": 5}\n', 'its "url" is not a string'),
+        (b"not json\n", "it is not JSON"),
+        (b"[1, 2]\n", "it is not a JSON object"),
+        (b'{"url": "\xff"}\n', "it is not UTF-8 text"),
+    ],
+)
+def test_resume_from_a_broken_line_says_why_in_plain_words(
+    tmp_path: Path, line: bytes, why: str
+) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(b'{"url": "http://x/"}\n' + line)
+    code, _, err = run(["fetch", "-o", str(target), "--resume", "http://127.0.0.1:1/"])
+    assert code == 1
+    assert err == (
+        f"fetchpool: error: cannot resume from {target}: line 2 is not a record ({why}); "
+        "fix or remove it, or use --overwrite\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "hint"),
+    [
+        ("example.com/list", " (a URL needs a scheme, e.g. https://example.com/list)"),
+        ("/root/urls.txt", ""),
+        ("urls.txt", ""),
+        ("./list", ""),
+        ("missing", ""),
+    ],
+)
+def test_a_missing_file_suggests_a_url_only_when_it_looks_like_one(source: str, hint: str) -> None:
+    code, _, err = run(["fetch", source])
+    assert code == 2
+    assert err == f"fetchpool: error: no such file: {source}{hint}\n"
+
+
+def test_an_existing_csv_is_not_told_to_resume(site: TestSite, tmp_path: Path) -> None:
+    target = tmp_path / "x.csv"
+    target.write_text("url\n")
+    code, _, err = run(["fetch", "-o", str(target), site.url("/page/1")])
+    assert code == 2
+    assert err == f"fetchpool: error: {target} already exists; add --overwrite to replace it\n"

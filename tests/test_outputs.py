@@ -3,13 +3,16 @@ schema, refusing to clobber, the writer thread's failures, safe file names, body
 
 from __future__ import annotations
 
+import csv
 import errno
 import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -219,6 +222,56 @@ def test_writer_thread_failure_stops_the_run_with_a_clear_error() -> None:
             writer.write(Record(url=f"u{i}"))
     with pytest.raises(OutputError, match=r"before it is intact \(0 in this run\)"):
         writer.close()
+
+
+# A batch bigger than the room left, written by each format's file under a 50 KB file-size
+# limit (what a full disk does to a write): the whole records that fit stay, never a cut one,
+# and the count the writer reports is what the file holds.
+_ONE_BIG_BATCH = """
+import json, sys
+from fetchpool.outputs import open_output
+from fetchpool.records import Record
+from fetchpool.errors import OutputError
+writer = open_output(sys.argv[1])
+for i in range(2000):  # about 400 KB of records, all in the writer's first batch
+    writer.write(Record(url=f"http://example.com/{i:05d}", status=200, length=i, elapsed=0.5,
+                        error="kept" if i % 3 else None, content_type="text/html; q=1,2"))
+try:
+    writer.close()
+except OutputError as exc:
+    print(str(exc))
+"""
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.csv", "out.sqlite"])
+def test_a_batch_past_a_full_disk_keeps_every_whole_record_that_fits(
+    run_limited: Callable[..., subprocess.CompletedProcess[str]],
+    clean_env: dict[str, str],
+    tmp_path: Path,
+    name: str,
+) -> None:
+    target = tmp_path / name
+    argv = [sys.executable, "-c", _ONE_BIG_BATCH, str(target)]
+    proc = run_limited(argv, clean_env, max_file_size=50_000)
+    assert proc.returncode == 0, proc.stderr
+    match = re.search(r"intact \((\d+) in this run\)", proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    if name == "out.jsonl":
+        data = target.read_bytes()
+        assert data.endswith(b"\n")
+        urls = [json.loads(line)["url"] for line in data.splitlines()]
+    elif name == "out.csv":
+        data = target.read_bytes()
+        assert data.endswith(b"\r\n")
+        rows = list(csv.reader(data.decode().splitlines()))[1:]
+        assert all(len(row) == len(FIELDS) for row in rows)
+        urls = [row[0] for row in rows]
+        assert "--resume" not in proc.stdout
+    else:
+        with sqlite3.connect(target) as db:
+            urls = [url for (url,) in db.execute("SELECT url FROM results ORDER BY url")]
+    assert 0 < len(urls) == int(match.group(1)) < 2000
+    assert urls == [f"http://example.com/{i:05d}" for i in range(len(urls))]  # the first ones
 
 
 # -- safe names for saved bodies -----------------------------------------------------------

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from functools import partial
 from typing import Unpack
 
@@ -32,10 +32,18 @@ def fetch(
     (a Dask scheduler's address, or ``"local:N"``; needs ``fetchpool[dask]``), ...);
     or pass a whole ``config`` instead. Closing the iterator early stops the run.
 
+    Called where an event loop runs (a Jupyter cell, a coroutine), the ``async`` and
+    ``to-thread`` engines, which need a loop of their own, run in a worker thread, and the
+    records come to this thread as usual (in ``async def`` code, prefer :func:`fetch_async`).
+
     >>> for rec in fetch(["https://example.com"], mode="threadpool"):  # doctest: +SKIP
     ...     print(rec.status, rec.length)
     """
-    return engine.run(_unique(urls), config_of(config, settings))
+    cfg = config_of(config, settings)
+    source = _unique(urls)
+    if cfg.cluster is None and cfg.mode in ("async", "to-thread") and _loop_running():
+        return _in_thread(lambda: engine.run(source, cfg))
+    return engine.run(source, cfg)
 
 
 async def fetch_async(
@@ -45,7 +53,13 @@ async def fetch_async(
 
     ``async`` and ``to-thread`` run on the caller's loop (``to-thread`` on a private
     executor of ``concurrency`` threads, leaving the loop's default executor alone);
-    the other modes run in a worker thread and hand records over to the loop.
+    the other modes, and any mode on a ``cluster``, run in a worker thread and hand
+    records over to the loop.
+
+    Cancelling the task that iterates, or ``aclose()``, returns at once (well under half a
+    second) in every mode, and never blocks the loop: requests in flight are cancelled
+    (``async``), or left to end on their own threads within their timeout, their results
+    dropped (the other modes; a ``to-thread`` thread or the worker thread ends by itself).
     """
     # Imported here, not at the top: a command-line run that never uses them starts faster.
     import asyncio
@@ -53,7 +67,7 @@ async def fetch_async(
 
     cfg = config_of(config, settings)
     source = _unique(urls)
-    if cfg.mode == "async":
+    if cfg.mode == "async" and cfg.cluster is None:
         from .modes import async_
 
         _, batches = async_.batches(source, with_extractor(cfg))
@@ -61,30 +75,91 @@ async def fetch_async(
             async for batch in batches:
                 for rec in batch:
                     yield rec
-    elif cfg.mode == "to-thread":
+    elif cfg.mode == "to-thread" and cfg.cluster is None:
         from .modes import to_thread
 
-        with ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="fetchpool") as pool:
+        pool = ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="fetchpool")
+        try:
             _, batches = to_thread.batches(source, with_extractor(cfg), executor=pool)
             async with contextlib.aclosing(batches):
                 async for batch in batches:
                     for rec in batch:
                         yield rec
+        finally:
+            # Not `with pool`: its exit would wait, blocking the loop, for every request
+            # still in flight on its threads. They end on their own within their timeout.
+            pool.shutdown(wait=False, cancel_futures=True)
     else:
         records = engine.run(source, cfg)
         # One thread steps the generator, so it never runs on two threads at once.
-        with ThreadPoolExecutor(1, thread_name_prefix="fetchpool-sync") as stepper:
-            loop = asyncio.get_running_loop()
+        stepper = ThreadPoolExecutor(1, thread_name_prefix="fetchpool-sync")
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                got: Record | None = await loop.run_in_executor(stepper, partial(_step, records))
+                if got is None:
+                    break
+                yield got
+        finally:
+            # Never wait here for the step under way (it may wait for a slow request): the
+            # stepper closes the engine as soon as that step ends, on its own thread.
+            stepper.submit(records.close)
+            stepper.shutdown(wait=False)
+
+
+def _loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _in_thread(make: Callable[[], Generator[Record, None, None]]) -> Generator[Record, None, None]:
+    """The records of the generator ``make()`` gives, run to its end in a worker thread
+    (an engine that runs its own event loop, called where one runs already). Closing this
+    generator stops that one, from its own thread, and does not wait for it."""
+    import queue
+    import threading
+
+    handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
             try:
-                while True:
-                    got: Record | None = await loop.run_in_executor(
-                        stepper, partial(_step, records)
-                    )
-                    if got is None:
-                        break
-                    yield got
-            finally:
-                await loop.run_in_executor(stepper, records.close)
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            with contextlib.closing(make()) as records:
+                for rec in records:
+                    if not put(("record", rec)):
+                        return
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            put(("error", exc))
+            return
+        put(("end", None))
+
+    threading.Thread(target=work, name="fetchpool-engine", daemon=True).start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            assert isinstance(value, Record)
+            yield value
+    finally:
+        stop.set()
 
 
 def _unique(urls: Iterable[str] | str) -> Iterator[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FetchpoolError", "OutputError", "SourceError", "UsageError"]
+__all__ = ["BodiesError", "FetchpoolError", "OutputError", "SourceError", "UsageError"]
 
 
 class FetchpoolError(Exception):
@@ -19,3 +19,8 @@ class SourceError(FetchpoolError):
 
 class OutputError(FetchpoolError):
     """An output that cannot be written."""
+
+
+class BodiesError(OutputError):
+    """A body could not be saved (``--save-dir`` on a full disk): the run stops, and the
+    message says how many records were written, each with its whole body."""

@@ -4,39 +4,94 @@ sources -> skip (``--resume``, repeats) -> engine -> the single writer -> summar
 The thread that calls :func:`run` is the one writer: it takes each record as it completes,
 writes it, counts it, and draws the progress. Workers never touch an output. Every record
 handed over is written before :func:`run` returns or raises.
+
+SIGTERM and SIGHUP (what systemd, docker and Kubernetes send, and a closed terminal) stop a
+run as Ctrl-C does (:class:`StopSignals`): no new request starts, every finished record is
+written, and :class:`Interrupted` says which signal it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import IO, Unpack
 
 from . import engine
 from .bodies.hook import combine
 from .config import Config, Settings, config_of
 from .control.progress import NullProgress, Progress, RichProgress, count_urls
+from .errors import BodiesError
 from .input.skip import Skip
 from .input.sources import Sources, as_urls
 from .outputs import check_target, open_output
 from .stats import Stats, Summary
 from .transports.proxies import from_env as proxies_from_env
 
-__all__ = ["Interrupted", "run"]
+__all__ = ["STOP_SIGNALS", "Interrupted", "StopSignals", "run"]
 
 _DRAW_EVERY = 0.1  # seconds between progress updates
 _FLUSH_EVERY = 0.2  # seconds between flushes of the output
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped :func:`run`: every finished record was written; ``summary`` says
-    what the run did until then. A KeyboardInterrupt, so a script stops as usual."""
+#: The signals that stop a run as Ctrl-C (SIGINT) does.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self, summary: Summary) -> None:
-        super().__init__("the run was interrupted; finished records are written")
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP stopped :func:`run`: every finished record was written;
+    ``summary`` says what the run did until then, ``signal`` which signal it was (the
+    command exits 128 + it: 130, 143, 129). A KeyboardInterrupt, so a script stops as usual."""
+
+    def __init__(self, summary: Summary, signum: int = signal.SIGINT) -> None:
+        self.signal = signal.Signals(signum)
+        super().__init__(f"the run was stopped by {self.signal.name}; finished records are written")
         self.summary = summary
+
+
+class StopSignals:
+    """While a run goes (``with StopSignals() as stop:``), SIGTERM and SIGHUP take the path
+    of Ctrl-C: the handler calls SIGINT's own (Python's, which raises KeyboardInterrupt in
+    the main thread, or asyncio's, which cancels the running step), so every engine stops
+    the one way it already knows. ``received`` is the first signal that came.
+
+    Once :meth:`winding_down` is called (the run is writing what finished), a signal is only
+    noted: nothing may cut the last writes short. Handlers can only be set from the main
+    thread; elsewhere this does nothing (the caller's own handlers apply)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._quiet = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self._old[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
+        self._old.clear()
+
+    def winding_down(self) -> None:
+        self._quiet = True
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None or self._quiet:
+            self.received = self.received or signum
+            return  # already stopping: let the writes finish
+        self.received = signum
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if callable(on_sigint):
+            on_sigint(signal.SIGINT, frame)  # raises, or asks the running step to stop
+            return
+        raise KeyboardInterrupt  # SIGINT ignored or default: stop here all the same
 
 
 def run(
@@ -94,9 +149,13 @@ def run(
     started = time.perf_counter()
     next_flush = next_draw = 0.0
     interrupted: KeyboardInterrupt | None = None
+    lost_body: BodiesError | None = None
+    handed = 0  # records given to the writer: all written once it closes without an error
+    stop = StopSignals()
     bar.start()
     records = engine.run(skip(as_urls(urls)), cfg)
     try:
+        stop.__enter__()
         for rec in records:
             for check in checks:
                 check()  # a body could not be kept: never write this record
@@ -104,6 +163,7 @@ def run(
                 copies += 1  # a second record for a URL
                 continue
             writer.write(rec)
+            handed += 1
             stats.add(rec)
             now = time.monotonic()
             if now >= next_draw:
@@ -114,13 +174,25 @@ def run(
                 next_flush = now + _FLUSH_EVERY
     except KeyboardInterrupt as exc:
         interrupted = exc
+    except BodiesError as exc:
+        lost_body = exc  # raised below, once the records before it are written
     finally:
+        stop.winding_down()
         try:
             records.close()
         finally:
-            bar.update(stats)
-            bar.stop()
-            writer.close()  # every record handed over is written before run returns
+            try:
+                bar.update(stats)
+                bar.stop()
+                writer.close()  # every record handed over is written before run returns
+            finally:
+                stop.__exit__()
+    if lost_body is not None:
+        hint = ": rerun with --resume once the cause is fixed" if _resumable(target) else ""
+        raise BodiesError(
+            f"{lost_body}; every record written before it is intact, each with its whole "
+            f"body ({handed} in this run){hint}"
+        ) from lost_body
     summary = Summary(
         stats=stats,
         wall=time.perf_counter() - started,
@@ -130,9 +202,15 @@ def run(
         output=target,
         interrupted=interrupted is not None,
     )
-    if interrupted is not None:
-        raise Interrupted(summary) from interrupted
+    if interrupted is not None:  # a signal once the last record was in stops nothing
+        raise Interrupted(summary, stop.received or signal.SIGINT) from interrupted
     return summary
+
+
+def _resumable(target: str | None) -> bool:
+    from .outputs import RESUMABLE, STDOUT, format_for
+
+    return target not in (None, "-", STDOUT) and format_for(target) in RESUMABLE
 
 
 def _checks(sink: object) -> list[Callable[[], None]]:

@@ -1,8 +1,9 @@
 """The per-request body hook: how a fetcher hands a response body to whoever wants it.
 
 ``Config.body_sink`` is a factory. When the body of a final response (not a redirect) begins,
-the fetcher calls it with the input URL and the response's Content-Type, and uses what it
-returns for that one body::
+the fetcher calls it with the input URL — the record's ``url``, the one the input named, not
+where it redirected (that is the record's ``final_url``), in every mode and engine alike — and
+the response's Content-Type, and uses what it returns for that one body::
 
     with make_sink(url, content_type) as sink:  # an incomplete body is thrown away on exit
         for chunk in body:           # decoded bytes, in order

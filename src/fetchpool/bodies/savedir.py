@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import urlsplit
 
-from ..errors import OutputError
+from ..errors import BodiesError, OutputError
 from ..records import Record
 
 __all__ = ["BodyFile", "SaveDir", "safe_name"]
@@ -133,9 +133,9 @@ class SaveDir:
         if self.failure is None:
             self.failure = exc
 
-    def error(self) -> OutputError:
+    def error(self) -> BodiesError:
         why = self.failure.strerror if self.failure is not None else None
-        return OutputError(f"cannot save bodies in {self.directory}: {why or self.failure}")
+        return BodiesError(f"cannot save bodies in {self.directory}: {why or self.failure}")
 
 
 class BodyFile:

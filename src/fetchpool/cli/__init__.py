@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import IO
@@ -26,8 +27,18 @@ class ExitCode(enum.IntEnum):
     OK = 0
     FAILURE = 1  # the run could not complete: an output that cannot be written
     USAGE = 2  # bad flags, a missing input file
+    HANGUP = 129  # SIGHUP (the terminal closed); as Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (SIGINT); every finished record was written
     BROKEN_PIPE = 141  # the reader of stdout went away (e.g. `| head`)
-    INTERRUPTED = 130  # Ctrl-C; every finished record was written
+    TERMINATED = 143  # SIGTERM (systemd, docker, Kubernetes, kill); as Ctrl-C
+
+
+#: The exit code of a run stopped by each signal: 128 + the signal's number, as a shell says.
+_BY_SIGNAL = {
+    signal.SIGINT: ExitCode.INTERRUPTED,
+    signal.SIGTERM: ExitCode.TERMINATED,
+    signal.SIGHUP: ExitCode.HANGUP,
+}
 
 
 def build_parser() -> Parser:
@@ -73,8 +84,8 @@ def main(
         code = ExitCode.USAGE if isinstance(exc, UsageError | SourceError) else ExitCode.FAILURE
         print(f"fetchpool: error: {exc}", file=err)
         return code
-    except KeyboardInterrupt:  # fetchpool.Interrupted too: the summary is printed
-        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt as exc:  # fetchpool.Interrupted too: the summary is printed
+        return _BY_SIGNAL.get(getattr(exc, "signal", signal.SIGINT), ExitCode.INTERRUPTED)
     except BrokenPipeError:
         # The reader went away; say nothing more on a pipe that no one reads.
         _silence_stdout()
@@ -89,7 +100,7 @@ def _silence_stdout() -> None:
 def entry() -> None:
     """The installed ``fetchpool`` command."""
     code = main()
-    if code == ExitCode.INTERRUPTED:
+    if code in _BY_SIGNAL.values():
         # Finished records are written and flushed; do not wait for requests still in flight.
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):

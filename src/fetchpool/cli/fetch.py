@@ -29,7 +29,9 @@ _EPILOG = (
     "curl and requests read them. A URL repeated in the input is fetched once. "
     "Exit status: 0 when the run completed (failed URLs are records), 1 when the output "
     "could not be written or the workers (-m processes, --cluster) cannot fetch at all, "
-    "2 for bad usage, 130 after Ctrl-C (finished records are written)."
+    "2 for bad usage or an output in use by another run, 130 after Ctrl-C, 143 after SIGTERM, "
+    "129 after SIGHUP (each writes every finished record and the summary first), 141 when "
+    "the reader of standard output went away."
 )
 
 

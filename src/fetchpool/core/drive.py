@@ -69,7 +69,9 @@ class AsyncDriver:
     """
 
     def __init__(
-        self, scheduler: Scheduler, get: Callable[[str, float, bool], Awaitable[Outcome]]
+        self,
+        scheduler: Scheduler,
+        get: Callable[[str, float, bool, str], Awaitable[Outcome]],
     ) -> None:
         self._scheduler = scheduler
         self._get = get
@@ -82,7 +84,7 @@ class AsyncDriver:
         import asyncio
 
         try:
-            outcome = await self._get(job.target, job.time_left, job.foreign)
+            outcome = await self._get(job.target, job.time_left, job.foreign, job.url)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a fetcher must not lose the URL's record

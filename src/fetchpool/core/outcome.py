@@ -47,12 +47,18 @@ class Outcome:
         return cls(kind=kind, detail=detail)
 
 
+# ``origin``: the input URL the request is for (``url`` may be where it redirected); the body
+# sink is told that one, the record's ``url``, in every mode.
 class BlockingGet(Protocol):
-    def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome: ...
+    def get(
+        self, url: str, timeout: float, foreign: bool = False, origin: str | None = None
+    ) -> Outcome: ...
 
 
 class AsyncGet(Protocol):
-    async def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome: ...
+    async def get(
+        self, url: str, timeout: float, foreign: bool = False, origin: str | None = None
+    ) -> Outcome: ...
 
 
 class FakeFetcher:
@@ -62,18 +68,26 @@ class FakeFetcher:
         self._answer = answer
         self.requests: dict[str, int] = {}
 
-    def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome:
+    def get(
+        self, url: str, timeout: float, foreign: bool = False, origin: str | None = None
+    ) -> Outcome:
         n = self.requests[url] = self.requests.get(url, 0) + 1
         return self._answer(url, n)
 
 
 def safe_get(
-    get: Callable[[str, float, bool], Outcome], url: str, timeout: float, foreign: bool = False
+    get: Callable[[str, float, bool, str | None], Outcome],
+    url: str,
+    timeout: float,
+    foreign: bool = False,
+    origin: str | None = None,
 ) -> Outcome:
-    """``get(url, timeout, foreign)``, with a bug in it turned into an ``internal`` outcome,
-    never lost. ``foreign``: the URL is on another origin than the input's (a redirect led
-    there): send it no credentials (see :attr:`~fetchpool.core.scheduler.Job.foreign`)."""
+    """``get(url, timeout, foreign, origin)``, with a bug in it turned into an ``internal``
+    outcome, never lost. ``foreign``: the URL is on another origin than the input's (a
+    redirect led there): send it no credentials (see
+    :attr:`~fetchpool.core.scheduler.Job.foreign`). ``origin``: the input URL, the one the
+    body sink is told."""
     try:
-        return get(url, timeout, foreign)
+        return get(url, timeout, foreign, origin)
     except Exception as exc:
         return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")

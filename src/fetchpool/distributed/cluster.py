@@ -157,7 +157,7 @@ def _take(
     try:
         packed = future.result()
     except OutputError as exc:
-        raise OutputError(str(exc)) from exc
+        raise type(exc)(str(exc)) from exc
     except distributed.KilledWorker as exc:
         detail = f"the Dask workers running this URL's batch kept dying ({exc})"
         return [error_record(url, "worker-died", detail) for url in batch], True
@@ -235,8 +235,9 @@ def _connect(distributed: Any, address: str) -> tuple[Client, LocalCluster | Non
 
 
 def _ignore_sigint(distributed: Any) -> Any:
-    """A plugin that makes a worker of a ``local:N`` cluster ignore SIGINT: Ctrl-C reaches
-    the whole process group, and only the client decides what it means (it writes what
+    """A plugin that makes a worker of a ``local:N`` cluster ignore SIGINT, SIGTERM and
+    SIGHUP: Ctrl-C and a closed terminal reach the whole process group, systemd's SIGTERM
+    the whole control group, and only the client decides what they mean (it writes what
     finished, then ends the workers); the workers would otherwise die with tracebacks."""
 
     class IgnoreSigint(distributed.WorkerPlugin):  # type: ignore[misc]
@@ -245,7 +246,8 @@ def _ignore_sigint(distributed: Any) -> Any:
             import threading
 
             if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(sig, signal.SIG_IGN)
 
     return IgnoreSigint()
 

@@ -45,7 +45,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ..config import Config
-from ..errors import FetchpoolError, OutputError, UsageError
+from ..errors import BodiesError, FetchpoolError, OutputError, UsageError
 from ..records import Record, error_record
 from . import worker as _worker
 from .start import process_context, usable_cores
@@ -129,6 +129,8 @@ class _Worker:
         """The records in a message from the worker; raises what failed in it."""
         if message[0] == "failed":
             _, kind, detail = message
+            if kind == "bodies":
+                raise BodiesError(detail)
             if kind == "output":
                 raise OutputError(detail)
             raise FetchpoolError(f"worker process {self.process.pid} failed: {detail}")

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Config
-from ..errors import OutputError
+from ..errors import BodiesError, OutputError
 from ..records import FIELDS, Record
 
 __all__ = ["Packed", "main", "pack", "unpack"]
@@ -46,9 +46,11 @@ def unpack(values: Packed) -> Record:
 
 def main(inbox: Connection, outbox: Connection, config: dict[str, Any]) -> None:
     """The worker process's entry point. ``config``: keyword arguments for Config."""
-    # Ctrl-C in a terminal reaches the whole process group; only the parent decides
-    # what to do about it (it writes what finished, then ends the workers).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C in a terminal reaches the whole process group, as do a closed terminal's SIGHUP
+    # and systemd's SIGTERM (to the whole control group); only the parent decides what to
+    # do about them (it takes what the workers finished, writes it, then ends the workers).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     from ..modes import run
 
     cfg = Config(**config)
@@ -104,7 +106,8 @@ def main(inbox: Connection, outbox: Connection, config: dict[str, Any]) -> None:
                 check()  # a body lost: never hand on this record
             out.put(record)
     except OutputError as exc:
-        out.put(("failed", "output", str(exc)))
+        kind = "bodies" if isinstance(exc, BodiesError) else "output"
+        out.put(("failed", kind, str(exc)))
     except Exception as exc:  # a bug: the parent reports it, it is not lost here
         out.put(("failed", "internal", f"{type(exc).__name__}: {exc}"))
     else:

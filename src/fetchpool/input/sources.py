@@ -218,13 +218,25 @@ def _open(path: str) -> IO[bytes]:
     try:
         return open(path, "rb")
     except FileNotFoundError as exc:
-        raise SourceError(
-            f"no such file: {path} (a URL needs a scheme, e.g. https://{path})"
-        ) from exc
+        raise SourceError(f"no such file: {path}{_url_hint(path)}") from exc
     except IsADirectoryError as exc:
         raise SourceError(f"{path} is a directory, not a file of URLs") from exc
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _url_hint(path: str) -> str:
+    """For a missing file that looks like a host (``example.com/a``): it may be meant as a
+    URL. An absolute or relative path, or a plain name, is only a missing file."""
+    host = path.split("/", 1)[0]
+    looks_like_host = (
+        "." in host
+        and not path.startswith((".", "/", "~"))
+        and "\\" not in path
+        and not host.endswith((".txt", ".csv", ".jsonl", ".list", ".lst", ".urls", ".tsv"))
+        and all(c.isalnum() or c in ".-:" for c in host)
+    )
+    return f" (a URL needs a scheme, e.g. https://{path})" if looks_like_host else ""
 
 
 class Sources:

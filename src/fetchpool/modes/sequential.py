@@ -25,7 +25,7 @@ class _Inline:
 
     def submit(self, job: Job) -> None:
         self._done.append(
-            (job, safe_get(self._fetcher.get, job.target, job.time_left, job.foreign))
+            (job, safe_get(self._fetcher.get, job.target, job.time_left, job.foreign, job.url))
         )
 
     def collect(self, timeout: float | None) -> list[Finished]:

@@ -42,7 +42,7 @@ class _Workers:
 
     def _work(self) -> None:
         while (job := self._todo.get()) is not _STOP:
-            outcome = safe_get(self._fetcher.get, job.target, job.time_left, job.foreign)
+            outcome = safe_get(self._fetcher.get, job.target, job.time_left, job.foreign, job.url)
             with self._arrived:
                 self._results.append((job, outcome))
                 self._arrived.notify()

@@ -32,8 +32,9 @@ class _Window:
         self._futures: dict[Future[Outcome], Job] = {}
 
     def submit(self, job: Job) -> None:
+        get = self._fetcher.get
         future = self._executor.submit(
-            safe_get, self._fetcher.get, job.target, job.time_left, job.foreign
+            safe_get, get, job.target, job.time_left, job.foreign, job.url
         )
         self._futures[future] = job
 

@@ -32,11 +32,13 @@ def batches(
     """
     fetcher = BlockingFetcher(config)
 
-    async def get(url: str, timeout: float, foreign: bool) -> Outcome:
+    async def get(
+        url: str, timeout: float, foreign: bool = False, origin: str | None = None
+    ) -> Outcome:
         if executor is None:
-            return await asyncio.to_thread(fetcher.get, url, timeout, foreign)
+            return await asyncio.to_thread(fetcher.get, url, timeout, foreign, origin)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, fetcher.get, url, timeout, foreign)
+        return await loop.run_in_executor(executor, fetcher.get, url, timeout, foreign, origin)
 
     driver = AsyncDriver(Scheduler(urls, config), get)
 

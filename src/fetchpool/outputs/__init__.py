@@ -17,7 +17,15 @@ from typing import IO, Protocol
 from ..errors import OutputError, UsageError
 from ..records import Record
 
-__all__ = ["FORMATS", "RESUMABLE", "Writer", "check_target", "format_for", "open_output"]
+__all__ = [
+    "FORMATS",
+    "RESUMABLE",
+    "STDOUT",
+    "Writer",
+    "check_target",
+    "format_for",
+    "open_output",
+]
 
 #: Extension -> format name.
 FORMATS = {
@@ -30,6 +38,9 @@ FORMATS = {
 }
 #: Formats --resume can continue.
 RESUMABLE = frozenset({"jsonl", "sqlite"})
+#: ``-o /dev/stdout`` is standard output itself, as ``-`` is (even when the shell sent it to a
+#: file: that file is the shell's, not one to refuse or empty).
+STDOUT = "/dev/stdout"
 
 
 class Writer(Protocol):
@@ -39,12 +50,21 @@ class Writer(Protocol):
 
 
 def format_for(path: str) -> str:
-    """The format for an output path, by extension; UsageError for one it does not know."""
+    """The format for an output path, by extension; UsageError for one it does not know.
+    What is not a regular file (``/dev/null``, ``/dev/stderr``, a named pipe) and standard
+    output take JSON lines, as curl and wget write anything to them."""
     ext = os.path.splitext(path)[1].lower()
+    if path == STDOUT or (ext not in FORMATS and _a_stream(path)):
+        return "jsonl"
     if ext not in FORMATS:
         known = ", ".join(sorted(FORMATS))
         raise UsageError(f"unknown output format {ext or path!r}; use one of: {known}")
     return FORMATS[ext]
+
+
+def _a_stream(path: str) -> bool:
+    """An existing path that is neither a regular file nor a directory: a device, a pipe."""
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
 
 
 def check_target(path: str | None, *, resume: bool = False, overwrite: bool = False) -> None:
@@ -52,7 +72,7 @@ def check_target(path: str | None, *, resume: bool = False, overwrite: bool = Fa
     an unknown extension, --resume without a resumable file, an existing file to clobber."""
     if resume and overwrite:
         raise UsageError("--resume and --overwrite contradict each other; choose one")
-    if path is None or path == "-":
+    if path is None or path == "-" or path == STDOUT:
         if resume:
             raise UsageError("--resume needs an output file: -o FILE.jsonl or -o FILE.sqlite")
         return
@@ -60,6 +80,8 @@ def check_target(path: str | None, *, resume: bool = False, overwrite: bool = Fa
     if resume and fmt not in RESUMABLE:
         raise UsageError("--resume works with .jsonl and .sqlite/.db outputs, not .csv")
     if not resume and not overwrite and os.path.isfile(path) and os.path.getsize(path) > 0:
+        if fmt not in RESUMABLE:
+            raise UsageError(f"{path} already exists; add --overwrite to replace it")
         raise UsageError(
             f"{path} already exists; add --resume to fetch only the URLs it lacks, "
             "or --overwrite to replace it"
@@ -79,30 +101,44 @@ def open_output(
     of every record it already holds (a JSONL's torn last line is cut off first). Without,
     the file is created or replaced: call :func:`check_target` first.
     """
-    from .background import Background
+    from .background import Background, Batches
     from .jsonl import JsonlWriter
 
-    if path is None or path == "-":
+    if path is None or path == "-" or path == STDOUT:
         return JsonlWriter(stdout or sys.stdout, owns=False)
     fmt = format_for(path)
-    exists = os.path.isfile(path)
+    from .lock import OutputLock
+
+    lock: OutputLock | None = None
     try:
+        exists = os.path.isfile(path) and os.path.getsize(path) > 0
+        lock = OutputLock(path)  # before the file is read, emptied or written
         if fmt == "sqlite":
             from .sqlite import SqliteFile
 
             if not resume:
-                for stale in (path, path + "-wal", path + "-shm", path + "-journal"):
+                for stale in (path + "-wal", path + "-shm", path + "-journal"):
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(stale)
-            return Background(SqliteFile(path, on_recorded=on_recorded if resume else None))
-        if fmt == "jsonl":
+                if exists:
+                    os.truncate(path, 0)  # emptied, not removed: the lock is on this file
+            target: Batches = SqliteFile(path, on_recorded=on_recorded if resume else None)
+        elif fmt == "jsonl":
             from .jsonl import JsonlFile, recorded_urls
 
             if resume and exists and on_recorded is not None:
                 recorded_urls(path, on_recorded)
-            return Background(JsonlFile(path, append=resume))
-        from .csvout import CsvFile
+            target = JsonlFile(path, append=resume)
+        else:
+            from .csvout import CsvFile
 
-        return Background(CsvFile(path))
+            target = CsvFile(path)
+        return Background(target, on_close=lock.release)
     except OSError as exc:
+        if lock is not None:
+            lock.release()
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise

@@ -8,7 +8,6 @@ such a torn line before a run resumes (its URL is then fetched again).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from typing import IO
 
 from ..errors import OutputError
 from ..records import FIELDS, Record
+from .background import append_whole
 
 __all__ = ["JsonlFile", "JsonlWriter", "record_line", "recorded_urls"]
 
@@ -100,15 +100,12 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
             for number, line in enumerate(fh, 1):
                 if not line.endswith(b"\n"):
                     break  # the torn last line
-                try:
-                    url = json.loads(line)["url"]
-                    if not isinstance(url, str):
-                        raise TypeError("url is not a string")
-                except (ValueError, TypeError, KeyError) as exc:
+                url = _url_of(line)
+                if isinstance(url, _Why):
                     raise OutputError(
-                        f"cannot resume from {path}: line {number} is not a record ({exc}); "
+                        f"cannot resume from {path}: line {number} is not a record ({url}); "
                         "fix or remove it, or use --overwrite"
-                    ) from exc
+                    )
                 on_url(url)
                 count += 1
                 good += len(line)
@@ -120,8 +117,34 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
     return count
 
 
+class _Why(str):
+    """Why a line is not a record (for the message), as opposed to its URL."""
+
+
+def _url_of(line: bytes) -> str | _Why:
+    """The ``url`` of one line of a JSON lines output, or why it has none, in plain words."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return _Why("it is not UTF-8 text")
+    try:
+        row = json.loads(text)
+    except ValueError:
+        return _Why("it is not JSON")
+    if not isinstance(row, dict):
+        return _Why("it is not a JSON object")
+    if "url" not in row:
+        return _Why('it has no "url" field')
+    url = row["url"]
+    if not isinstance(url, str):
+        return _Why('its "url" is not a string')
+    return url
+
+
 class JsonlFile:
     """Appends batches of records to a file; each :meth:`append` is one ``write`` of whole lines."""
+
+    resumable = True
 
     def __init__(self, path: str, *, append: bool) -> None:
         self.path = path
@@ -131,18 +154,9 @@ class JsonlFile:
 
     def append(self, records: Sequence[Record]) -> None:
         # A lone surrogate (from odd library input) becomes a \uXXXX escape, still valid JSON.
-        data = "".join(map(record_line, records)).encode("utf-8", "backslashreplace")
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError:
-            # A full disk: take back the part of this batch that made it, so every line
-            # in the file stays whole.
-            with contextlib.suppress(OSError):  # --resume drops a torn last line anyway
-                os.ftruncate(self._fd, self._size)
-            raise
-        self._size += len(data)
+        # On a full disk, as many whole lines as fit stay; never a cut one.
+        pieces = [record_line(r).encode("utf-8", "backslashreplace") for r in records]
+        self._size = append_whole(self._fd, self._size, pieces)
 
     def close(self) -> None:
         os.close(self._fd)

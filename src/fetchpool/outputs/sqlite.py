@@ -16,6 +16,7 @@ from dataclasses import fields
 
 from ..errors import OutputError
 from ..records import FIELDS, Record
+from .background import WriteFailed
 
 __all__ = ["SqliteFile"]
 
@@ -76,8 +77,25 @@ class SqliteFile:
             self._db.close()
             raise
 
+    resumable = True
+
     def append(self, records: Sequence[Record]) -> None:
-        """Insert ``records`` in one transaction; they are durable when this returns."""
+        """Insert ``records`` in one transaction; they are durable when this returns. When
+        that fails (a full disk), as many as fit go in one by one: :class:`WriteFailed`
+        says how many."""
+        try:
+            self._insert(records)
+        except sqlite3.Error as exc:
+            if len(records) == 1:
+                raise WriteFailed(0, exc) from exc
+            for kept, record in enumerate(records):
+                try:
+                    self._insert([record])
+                except sqlite3.Error as one:
+                    raise WriteFailed(kept, one) from one
+            # Each fitted on its own after all (the failure was the batch's size).
+
+    def _insert(self, records: Sequence[Record]) -> None:
         rows = map(_row, records)
         try:
             self._db.execute("BEGIN IMMEDIATE")

@@ -89,25 +89,33 @@ class AsyncFetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome:
+    async def get(
+        self, url: str, timeout: float, foreign: bool = False, origin: str | None = None
+    ) -> Outcome:
         """One GET of ``url`` within ``timeout`` seconds (``foreign``: without the
         credentials headers): never raises for anything the network or the server does.
         aiohttp sends a ``user:password@`` of the URL as Basic auth, as curl does, unless
-        an Authorization header is sent (it wins, as in curl)."""
+        an Authorization header is sent (it wins, as in curl). ``origin``: the input URL
+        (``url`` may be where it redirected), the one the body sink is told."""
         phase = _Phase()
         credentials = None if foreign else self._credentials
         if credentials is not None and self._has_auth and "@" in url:
             url = without_userinfo(url)  # aiohttp refuses both at once
         try:
             async with asyncio.timeout(timeout):
-                return await self._get(url, Deadline(timeout), phase, credentials)
+                return await self._get(url, Deadline(timeout), phase, credentials, origin or url)
         except TimeoutError:
             return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
 
     async def _get(
-        self, url: str, deadline: Deadline, phase: _Phase, headers: dict[str, str] | None
+        self,
+        url: str,
+        deadline: Deadline,
+        phase: _Phase,
+        headers: dict[str, str] | None,
+        origin: str,
     ) -> Outcome:
         cfg = self._config
         session = self._session
@@ -127,7 +135,7 @@ class AsyncFetcher:
                     return Outcome(status=resp.status, location=location)
                 phase.name = "body"
                 content_type = resp.headers.get("Content-Type")
-                with opened(self._sink(url, content_type)) as sink:
+                with opened(self._sink(origin, content_type)) as sink:
                     body = BodyReader(sink, resp.headers.get("Content-Encoding"), cfg.max_bytes)
                     async for raw in resp.content.iter_any():
                         if (failed := body.feed(raw)) is not None:

@@ -77,14 +77,19 @@ class BlockingFetcher:
         for pool in self._proxy_pools.values():
             pool.clear()
 
-    def get(self, url: str, timeout: float, foreign: bool = False) -> Outcome:
+    def get(
+        self, url: str, timeout: float, foreign: bool = False, origin: str | None = None
+    ) -> Outcome:
         """One GET of ``url`` within ``timeout`` seconds (``foreign``: without the
-        credentials headers): never raises for anything the network or the server does."""
+        credentials headers): never raises for anything the network or the server does.
+        ``origin``: the input URL (``url`` may be where it redirected), the one the body
+        sink is told."""
         deadline = Deadline(timeout)
         with self._watchdog.guard(deadline.at) as guard:
             _current.guard = guard
             try:
-                return self._get(url, deadline, guard, self._headers_for(url, foreign))
+                headers = self._headers_for(url, foreign)
+                return self._get(url, deadline, guard, headers, origin or url)
             except Exception as exc:  # a per-URL failure is data, whatever it is
                 if guard.fired:
                     return _timed_out(timeout, "the answer")
@@ -116,7 +121,12 @@ class BlockingFetcher:
         return headers
 
     def _get(
-        self, url: str, deadline: Deadline, guard: Guard, headers: dict[str, str] | None
+        self,
+        url: str,
+        deadline: Deadline,
+        guard: Guard,
+        headers: dict[str, str] | None,
+        origin: str,
     ) -> Outcome:
         cfg = self._config
         phase = "headers"
@@ -141,7 +151,7 @@ class BlockingFetcher:
                 return Outcome(status=resp.status, location=location)
             phase = "body"
             content_type = resp.headers.get("Content-Type")
-            with opened(self._sink(url, content_type)) as sink:
+            with opened(self._sink(origin, content_type)) as sink:
                 body = BodyReader(sink, resp.headers.get("Content-Encoding"), cfg.max_bytes)
                 while raw := resp.read1(CHUNK, decode_content=False):
                     if (failed := body.feed(raw)) is not None:
