@@ -74,6 +74,12 @@ def head_fields(head: bytes) -> tuple[str | None, str | None]:
     return status, mime
 
 
+def index_length(length: int, *, gzip: bool) -> int:
+    """The ``length`` the index gives a record of ``length`` bytes in the file: a gzip
+    member whole, a plain record without its closing CRLF CRLF (as warcio counts it)."""
+    return length if gzip else length - 4
+
+
 def timestamp(warc_date: str) -> str:
     """``2024-05-01T12:34:56.123456Z`` -> ``20240501123456``."""
     digits = re.sub(r"\D", "", warc_date.split(".", 1)[0])
@@ -125,7 +131,8 @@ def index_files(paths: Iterable[str], out: IO[str]) -> int:
                 out.write(
                     cdxj_line(
                         key, url=m.target, date=m.date or "", kind=m.kind, status=status,
-                        mime=mime, digest=m.payload_digest, length=m.length, offset=m.offset,
+                        mime=mime, digest=m.payload_digest,
+                        length=index_length(m.length, gzip=path.endswith(".gz")), offset=m.offset,
                         filename=name,
                     )
                 )  # fmt: skip

@@ -21,7 +21,7 @@ from ..config import Config
 from ..errors import OutputError
 from ..outputs import Writer, format_for
 from . import format as fmt
-from .index import cdxj_line, head_fields, surt_of
+from .index import cdxj_line, head_fields, index_length, surt_of
 from .scan import scan_all
 from .writer import ArchiveWriter, existing
 
@@ -121,7 +121,8 @@ def _continue(writer: ArchiveWriter, files: list[str], last: tuple[str, int]) ->
             lines.append(
                 cdxj_line(
                     key, url=m.target, date=m.date or "", kind=m.kind, status=status, mime=mime,
-                    digest=digest, length=m.length, offset=m.offset, filename=names[i],
+                    digest=digest, length=index_length(m.length, gzip=path.endswith(".gz")),
+                    offset=m.offset, filename=names[i],
                 )
             )  # fmt: skip
     for later in files[k + 1 :]:

@@ -25,7 +25,7 @@ from ..outputs import Writer
 from ..records import Record
 from . import format as fmt
 from .capture import Capture
-from .index import cdxj_line, head_fields, surt_of
+from .index import cdxj_line, head_fields, index_length, surt_of
 
 __all__ = ["INTERVAL", "ArchiveWriter", "archive_paths", "check_archive"]
 
@@ -332,7 +332,8 @@ class ArchiveWriter:
         self._lines.append(
             cdxj_line(
                 self._key, url=target, date=date, kind=kind, status=status, mime=mime,
-                digest=payload, length=len(data), offset=offset, filename=name,
+                digest=payload, length=index_length(len(data), gzip=gz), offset=offset,
+                filename=name,
             )
         )  # fmt: skip
         return name, offset
