@@ -363,6 +363,7 @@ def test_pages_replay_in_pywb(archive_site: TestSite, tmp_path: Path) -> None:
         fetchpool.run(pages, output=tmp_path / "o.jsonl", warc=warc)
     finally:
         server.shutdown()
+        server.server_close()
     root = tmp_path / "wb"
     root.mkdir()
     subprocess.run([tool("wb-manager"), "init", "coll"], cwd=root, check=True, capture_output=True)
@@ -370,6 +371,8 @@ def test_pages_replay_in_pywb(archive_site: TestSite, tmp_path: Path) -> None:
     # pywb reads our own index (sorted, as pywb wants it): no indexer of its own runs.
     lines = sorted((tmp_path / "replay.cdxj").read_text().splitlines(keepends=True))
     (root / "collections" / "coll" / "indexes" / "index.cdxj").write_text("".join(lines))
+    # Replay without pywb's frame, so the browser's page is the archived one.
+    (root / "config.yaml").write_text("framed_replay: false\n")
     port = _free_port()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     wayback = subprocess.Popen(
@@ -396,7 +399,7 @@ def test_pages_replay_in_pywb(archive_site: TestSite, tmp_path: Path) -> None:
             assert want in replay, url
         chromium = _chromium()
         shot = tmp_path / "replay.png"
-        replayed = f"{base}/{stamps[article]}mp_/{article}"
+        replayed = f"{base}/{stamps[article]}/{article}"
         run = subprocess.run(
             [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
              f"--screenshot={shot}", "--window-size=1000,400", replayed],
