@@ -209,13 +209,13 @@ def test_max_size_rolls_over_to_numbered_files(archive_site: TestSite, tmp_path:
     site = archive_site
     urls = [site.url(f"/page/{i}") for i in range(40)]
     out = tmp_path / "out.jsonl"
-    fetchpool.run(urls, output=out, warc=tmp_path / "r.warc.gz", warc_max_size=20_000)
+    fetchpool.run(urls, output=out, warc=tmp_path / "r.warc.gz", warc_max_size=8_000)
     files = sorted(tmp_path.glob("r-*.warc.gz"))
     assert len(files) >= 3 and files[0].name == "r-00000.warc.gz"
     recs = check_with_readers(files, tmp_path / "r.cdxj")
     for path in files:
         assert warc_records(path)[0]["type"] == "warcinfo"
-        assert path.stat().st_size < 20_000 + 10_000  # rolled at the first group past the size
+        assert path.stat().st_size < 8_000 + 10_000  # rolled at the first group past the size
     assert sum(r["type"] == "response" for r in recs) == 40
     for rec in records_of(out):
         assert record_at(tmp_path / rec["warc_file"], rec["warc_offset"])["type"] == "response"
@@ -418,3 +418,25 @@ def test_pages_replay_in_pywb(archive_site: TestSite, tmp_path: Path) -> None:
     finally:
         wayback.terminate()
         wayback.wait(timeout=10)
+
+
+def test_the_fast_surt_equals_surt_on_generated_urls() -> None:
+    surt = pytest.importorskip("surt")
+    from fetchpool.warc.index import _simple_surt
+
+    rng = random.Random("surt")
+    hosts = ["example.com", "a-b.example.co.uk", "127.0.0.1", "10.1.2.3", "www.example.org",
+             "x.www.net", "127.1", "010.0.0.1", "0x7f.0.0.1", "1234", "localhost",
+             "b2"]  # fmt: skip
+    parts = ["", "a", "B", "page", "index.html", ".", "..", "x_y~z", "-", "Ab.Cd", "0"]
+    fast = 0
+    for _ in range(5000):
+        scheme = rng.choice(["http", "https"])
+        port = rng.choice(["", ":80", ":443", ":8080", ":1", ":65535", ":0080"])
+        path = "/".join(rng.choice(parts) for _ in range(rng.randint(0, 4)))
+        url = f"{scheme}://{rng.choice(hosts)}{port}" + (f"/{path}" if rng.random() < 0.9 else "")
+        got = _simple_surt(url)
+        if got is not None:
+            fast += 1
+            assert got == surt.surt(url), url
+    assert fast > 1000

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import time
 import uuid
@@ -41,8 +42,8 @@ __all__ = [
 
 #: The revisit profile of a payload already archived.
 PROFILE: Final = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
-#: gzip level of every member: 6 is zlib's default, and costs little on pages (BENCHMARKS.md).
-LEVEL: Final = 6
+#: gzip level of every member: 1, the fastest (see BENCHMARKS.md for what 6 costs).
+LEVEL: Final = 1
 
 _STATUS_LINE: Final = re.compile(rb"^HTTP/(\d(?:\.\d)?)[ \t]+(\d{3})([^\r\n]*)\r?\n")
 _REQUEST_LINE: Final = re.compile(rb"^([^ \r\n]+) ([^ \r\n]+) HTTP/(\d(?:\.\d)?)\r?\n")
@@ -50,8 +51,20 @@ _TE: Final = re.compile(rb"(^|\n)(transfer-encoding)([ \t]*:)", re.IGNORECASE)
 _PROTOCOLS: Final = {b"1.0": "http/1.0", b"1.1": "http/1.1", b"2": "h2", b"3": "h3"}
 
 
-def record_id() -> str:
-    return f"<urn:uuid:{uuid.uuid4()}>"
+class RecordIds:
+    """``<urn:uuid:…>`` record IDs, unique: a random version-4 UUID per writer whose last
+    48 bits count up (uuid4() for each record cost more than the rest of its header)."""
+
+    def __init__(self) -> None:
+        self._prefix = str(uuid.uuid4())[:24]
+        self._next = int.from_bytes(os.urandom(4)) << 8
+
+    def __call__(self) -> str:
+        n = self._next = (self._next + 1) & 0xFFFFFFFFFFFF
+        return f"<urn:uuid:{self._prefix}{n:012x}>"
+
+
+record_id = RecordIds()
 
 
 def warc_date(seconds: float) -> str:
@@ -110,7 +123,10 @@ def member(fields: list[tuple[str, str]], block: list[bytes], *, gzip: bool = Tr
     header = (text + f"Content-Length: {length}\r\n\r\n").encode("utf-8")
     if not gzip:
         return b"".join([header, *block, b"\r\n\r\n"])
-    z = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
+    # A window just big enough for the record (zlib sets up the whole window and hash table
+    # for each member: 32 KB and memLevel 8 cost more than compressing a page).
+    window = min(15, max(9, (len(header) + length + 4).bit_length()))
+    z = zlib.compressobj(LEVEL, zlib.DEFLATED, 16 + window, 4)
     out = [z.compress(header)]
     out += [z.compress(part) for part in block]
     out.append(z.compress(b"\r\n\r\n"))
