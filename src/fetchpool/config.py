@@ -12,6 +12,7 @@ from . import __version__
 from .bodies.extract import parse_extract
 from .bodies.hook import SinkFactory
 from .errors import UsageError
+from .warc.capture import Archive
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -86,6 +87,8 @@ class Config:
     ``cacert``: trust the CA certificates in this PEM file instead of the system store
     (which honours ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``); ``insecure``: check no
     certificate and no host name (curl's ``--cacert`` and ``-k``).
+    ``archive`` takes the exact bytes of every request of a URL when its record is made
+    (see :mod:`fetchpool.warc`; set by ``fetchpool.run(warc=...)``); None: nothing is captured.
     """
 
     mode: str = DEFAULT_MODE
@@ -110,6 +113,7 @@ class Config:
     cluster: str | None = None
     cacert: str | None = None
     insecure: bool = False
+    archive: Archive | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -185,6 +189,7 @@ class Settings(TypedDict, total=False):
     cluster: str | None
     cacert: str | None
     insecure: bool
+    archive: Archive | None
 
 
 def config_of(config: Config | None, settings: Settings) -> Config:

@@ -102,6 +102,9 @@ def run(
     resume: bool = False,
     overwrite: bool = False,
     save_dir: str | os.PathLike[str] | None = None,
+    warc: str | os.PathLike[str] | None = None,
+    warc_dedup: bool = False,
+    warc_max_size: int | None = None,
     progress: Progress | bool = False,
     config: Config | None = None,
     **settings: Unpack[Settings],
@@ -114,6 +117,9 @@ def run(
     for JSON lines on ``stdout`` (default: ``sys.stdout``). An existing output needs
     ``resume`` (skip the URLs it records, append the rest) or ``overwrite``.
     ``save_dir``: save each 2xx body in a file there (the record's ``path``).
+    ``warc``: archive every request and response in this ``.warc.gz``/``.warc`` file, with a
+    CDXJ index beside it (see :mod:`fetchpool.warc`); ``warc_dedup``: a payload already
+    archived gets a revisit record; ``warc_max_size``: roll over to numbered files past it.
     ``progress``: True for a live bar on stderr, or any :class:`Progress`.
     The other keywords are the fields of :class:`Config` (or pass ``config``).
 
@@ -127,6 +133,12 @@ def run(
     target = None if output is None else os.fspath(output)
     proxies_from_env()  # a proxy setting fetchpool cannot use fails before anything is read
     check_target(target, resume=resume, overwrite=overwrite)
+    archive = None if warc is None else os.fspath(warc)
+    if archive is not None:
+        from .warc.writer import check_archive
+
+        check_archive(archive, mode=cfg.mode, cluster=cfg.cluster, max_size=warc_max_size,
+                      resume=resume, overwrite=overwrite)  # fmt: skip
     if save_dir is not None:
         from .bodies.savedir import SaveDir
 
@@ -138,6 +150,11 @@ def run(
         checks.insert(0, saver.check)
     skip = Skip()
     writer = open_output(target, stdout, resume=resume, on_recorded=skip.add_recorded)
+    if archive is not None:
+        from .warc.resume import archiving
+
+        cfg, writer = archiving(archive, cfg, writer, target, resume=resume, dedup=warc_dedup,
+                                max_size=warc_max_size)  # fmt: skip
     bar = _progress(progress)
     if isinstance(urls, Sources) and not isinstance(bar, NullProgress):
         count_urls(urls.names, lambda total: bar.set_total(max(0, total - skip.recorded)))

@@ -34,6 +34,8 @@ class Record:
 
     ``title``, ``sha256`` and ``links`` are computed from the body when asked for
     (``--extract``; see :mod:`fetchpool.bodies.extract`) and are None otherwise.
+    ``warc_file`` and ``warc_offset`` say where the last response archived for the URL
+    lies (``--warc``; see :mod:`fetchpool.warc`), None otherwise.
     """
 
     url: str
@@ -48,6 +50,10 @@ class Record:
     title: str | None = None
     sha256: str | None = None
     links: int | None = None
+    # Where the URL's response lies in the WARC archive (--warc): the file's name and the
+    # offset of its record there. None when the run does not archive.
+    warc_file: str | None = None
+    warc_offset: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,4 +112,6 @@ def response_record(
     _set(rec, "title", None)
     _set(rec, "sha256", None)
     _set(rec, "links", None)
+    _set(rec, "warc_file", None)
+    _set(rec, "warc_offset", None)
     return rec

@@ -19,6 +19,7 @@ from ..errors import FetchpoolError, SourceError, UsageError
 from ..lesson.commands import add_lesson, run_bench, run_counter, run_demo, run_serve
 from .args import Parser
 from .fetch import add_fetch, run_fetch
+from .warc import add_index, run_index
 
 __all__ = ["ExitCode", "build_parser", "entry", "main"]
 
@@ -50,6 +51,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     add_fetch(sub)
+    add_index(sub)
     add_lesson(sub)
     return parser
 
@@ -69,6 +71,8 @@ def main(
         if args.command == "fetch":
             run_fetch(args, stdin or sys.stdin, out, err)
             return ExitCode.OK
+        if args.command == "index":
+            return run_index(args, out)
         if args.command == "serve":
             return run_serve(args)
         if args.command == "counter":

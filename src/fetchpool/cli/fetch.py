@@ -15,12 +15,14 @@ from ..config import DEFAULT_LOOKAHEAD_PER_SLOT, MODES, Config, parse_header
 from ..errors import UsageError
 from ..stats import Summary
 from .args import per_second, seconds, whole
+from .warc import add_warc_flags
 
 __all__ = ["NOT_FLAGS", "add_fetch", "config_from_args", "run_fetch"]
 
 #: Config fields the command line does not set by a flag of their name: bodies go to
-#: files by --save-dir, and proxies always come from the environment.
-NOT_FLAGS = frozenset({"body_sink", "trust_env"})
+#: files by --save-dir, proxies always come from the environment, and the archive is
+#: --warc's.
+NOT_FLAGS = frozenset({"body_sink", "trust_env", "archive"})
 
 _EPILOG = (
     "SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and # lines "
@@ -150,6 +152,7 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
         + ", ".join(EXTRACTORS)
         + " (records always have these fields; null unless asked for)",
     )
+    add_warc_flags(f)
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
 
@@ -186,6 +189,9 @@ def run_fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[st
             resume=args.resume,
             overwrite=args.overwrite,
             save_dir=args.save_dir,
+            warc=args.warc,
+            warc_dedup=args.warc_dedup,
+            warc_max_size=args.warc_max_size,
             progress=progress,
             config=config,
         )

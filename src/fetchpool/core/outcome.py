@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..bodies.hook import KeptBody
 from ..records import ERROR_KINDS
+
+if TYPE_CHECKING:
+    from ..warc.capture import Capture
 
 __all__ = ["AsyncGet", "BlockingGet", "FakeFetcher", "Outcome", "safe_get"]
 
@@ -39,6 +42,8 @@ class Outcome:
     # A whole body handed to a sink (--save-dir), waiting for the scheduler's verdict:
     # `done(record)` if this response makes the record, `discard()` if it is retried.
     body: KeptBody | None = None
+    # The exact bytes of this request and its response, when the run archives (--warc).
+    capture: Capture | None = None
 
     @classmethod
     def failed(cls, kind: str, detail: str) -> Outcome:

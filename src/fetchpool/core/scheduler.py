@@ -30,6 +30,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..records import Record, error_record, response_record
@@ -47,6 +48,9 @@ from .limits import HostState, Spacing
 from .outcome import Outcome
 from .redirects import redirect_target
 from .retry import THROTTLE_STATUS, backoff, retryable, server_wait
+
+if TYPE_CHECKING:
+    from ..warc.capture import Capture
 
 __all__ = ["FORGET_AFTER", "Job", "Scheduler", "Wait"]
 
@@ -73,6 +77,7 @@ class Job:
     hop: bool = False  # the next start continues an attempt (a redirect), not a new one
     started: float = 0.0  # when the request in flight started
     foreign: bool = False  # target is on another origin than url: send no credentials
+    captures: list[Capture] | None = None  # what its requests sent and got (--warc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,10 +175,16 @@ class Scheduler:
         host.finish(throttled=throttled, pause=wait, now=now)
         self._forget_if_idle(job.host, now)
         job.time_left -= now - job.started
+        if outcome.capture is not None:
+            if job.captures is None:
+                job.captures = []
+            job.captures.append(outcome.capture)
         if outcome.location is not None:
             nxt, why = redirect_target(job.target, outcome.location, job.seen, cfg.max_redirects)
             if nxt is None:
-                return _record(job, Outcome.failed("redirect", why or "refused"), now)
+                return self._archived(
+                    job, _record(job, Outcome.failed("redirect", why or "refused"), now)
+                )
             foreign = False if cfg.location_trusted else origin(nxt) != origin(job.url)
             info = userinfo(job.url)
             if info is not None and not foreign and userinfo(nxt) is None:
@@ -196,9 +207,19 @@ class Scheduler:
             self._held += 1
             return None
         record = _record(job, outcome, now)
+        if job.captures is not None:
+            self._archived(job, record)
         return record if outcome.body is None else outcome.body.done(record)
 
     # -- inside ------------------------------------------------------------------
+
+    def _archived(self, job: Job, record: Record) -> Record:
+        """Hand the captures of ``job``'s requests to the run's archive (--warc)."""
+        archive = self._cfg.archive
+        if job.captures is not None and archive is not None:
+            archive.captured(job.url, job.captures)
+            job.captures = None
+        return record
 
     def _wait(self, job: Job, outcome: Outcome) -> float:
         """How long the host (after a 429) or the URL (before a retry) waits: what the

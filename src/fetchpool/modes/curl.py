@@ -15,14 +15,12 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Iterable
 
-import pycurl
-
 from ..config import Config
 from ..core.drive import Finished, drive
 from ..core.outcome import Outcome
 from ..core.scheduler import Job, Scheduler
 from ..records import Record
-from ..transports.curl import Transfer, Transfers
+from ..transports.curl import CurlError, Transfer, Transfers
 
 __all__ = ["run"]
 
@@ -47,7 +45,7 @@ class _Multi:
             self._idle.append(transfer)
             self._ready.append((job, Outcome.failed("invalid-url", f"cannot encode: {exc}")))
             return
-        except pycurl.error as exc:  # a URL libcurl refuses (too long...): nothing was sent
+        except CurlError as exc:  # a URL libcurl refuses (too long...): nothing was sent
             self._idle.append(transfer)
             transfer.job = None
             self._ready.append((job, _refused(exc)))
@@ -93,7 +91,7 @@ class _Multi:
         self._transfers.close()
 
 
-def _refused(exc: pycurl.error) -> Outcome:
+def _refused(exc: CurlError) -> Outcome:
     """The outcome of a URL libcurl would not take (``setopt`` raised)."""
     code, message = (*exc.args, None, "")[:2]
     detail = " ".join(str(message).split()) or "refused"

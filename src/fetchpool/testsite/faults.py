@@ -19,6 +19,7 @@ Routes:
   /fault/huge                   an endless body, no Content-Length
   /fault/gzip-bomb              ~1 MB of gzip that inflates to 1 GiB of zeros
   /fault/gzip/N                 /page/N, gzip-encoded (the decoded size is len(page_body(N)))
+  /fault/chunked/N              /page/N in chunked transfer coding (?gzip=1: gzip-encoded too)
   /fault/not-utf8/N             N bytes that are not UTF-8, labelled text/html; charset=utf-8
 Raw server paths (a query is ignored): /garbage (not HTTP), /close (closed without a
 reply), /drip-headers.
@@ -122,6 +123,7 @@ class Faults:
             web.get("/fault/huge", self.huge),
             web.get("/fault/gzip-bomb", self.gzip_bomb),
             web.get("/fault/gzip/{n}", self.gzipped),
+            web.get("/fault/chunked/{n}", self.chunked),
             web.get("/fault/not-utf8/{n}", self.not_utf8),
         ]
 
@@ -213,6 +215,24 @@ class Faults:
             body=body,
             headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
         )
+
+    async def chunked(self, request: web.Request) -> web.StreamResponse:
+        """/page/N's body in chunked transfer coding, 1000 bytes a chunk (gzip'd first
+        with ``?gzip=1``)."""
+        from .site import page_body
+
+        body = page_body(_int(request, "n"))
+        headers = {"Content-Type": "text/html; charset=utf-8"}
+        if request.query.get("gzip") == "1":
+            body = gzip.compress(body, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        resp = web.StreamResponse(headers=headers)
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for start in range(0, len(body), 1000):
+            await resp.write(body[start : start + 1000])
+        await resp.write_eof()
+        return resp
 
     async def not_utf8(self, request: web.Request) -> web.StreamResponse:
         n = _int(request, "n", 1 << 24)

@@ -39,7 +39,10 @@ from .proxies import Proxies, from_env
 from .request import request_headers, without_credentials
 from .tls import curl_paths
 
-__all__ = ["WRITE_ERROR", "Transfer", "Transfers", "ascii_url", "classify"]
+__all__ = ["WRITE_ERROR", "CurlError", "Transfer", "Transfers", "ascii_url", "classify"]
+
+#: What libcurl raises when it will not take an option (a URL too long, say).
+CurlError = pycurl.error
 
 # libcurl result codes (CURLcode; stable across versions, and some have no pycurl name).
 _DNS: Final = frozenset({5, 6})  # COULDNT_RESOLVE_PROXY, COULDNT_RESOLVE_HOST
@@ -169,6 +172,7 @@ class Transfer:
     __slots__ = (
         "_body",
         "_cap",
+        "_capture",
         "_connect_ms",
         "_encoding",
         "_fail",
@@ -226,6 +230,11 @@ class Transfer:
         h.setopt(pycurl.WRITEFUNCTION, self._write)
         for option, value in ca_options:
             h.setopt(option, value)
+        self._capture = None  # the exact bytes, when the run archives (--warc)
+        if config.archive is not None:
+            from .capture import CurlCapture
+
+            self._capture = CurlCapture(h)
 
     def _reset(self) -> None:
         self._lines.clear()
@@ -247,6 +256,8 @@ class Transfer:
         cannot encode, pycurl.error for a URL libcurl refuses (then nothing was sent)."""
         url = ascii_url(job.target)
         self._reset()
+        if self._capture is not None:
+            self._capture.reset()
         self.job = job
         self.timeout = job.time_left
         h = self.handle
@@ -313,6 +324,8 @@ class Transfer:
     def _write(self, data: bytes) -> int | None:
         """Count (and hand on) a chunk of body; refuse it, ending the transfer, past the cap."""
         try:
+            if self._capture is not None:
+                self._capture.body.append(data)
             if not self._started:
                 self._begin_body()
             if self.location is not None:  # a redirect's body: read a little, then cut
@@ -338,7 +351,10 @@ class Transfer:
         The handle may be started again afterwards."""
         sink = self._sink
         try:
-            return self._outcome(code, message)
+            outcome = self._outcome(code, message)
+            if self._capture is not None and code == 0 and outcome.status is not None:
+                outcome.capture = self._capture.take(self.handle, self._lines)
+            return outcome
         except Exception as exc:  # a sink's done/flush raising must not lose the URL
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
         finally:
