@@ -37,8 +37,11 @@ def site() -> Iterator[TestSite]:
 def fresh_site(site: TestSite) -> TestSite:
     """The shared site with its request counters reset, once requests left over from
     earlier tests (e.g. a run interrupted mid-flight) have ended."""
-    deadline = time.monotonic() + 10
-    while site.in_flight and time.monotonic() < deadline:
+    # Wait for the event (nothing in flight), not for a time: a request cut off by an
+    # earlier test (a slow page whose client went away) may run on for seconds on the site.
+    deadline = time.monotonic() + 60
+    while site.in_flight:
+        assert time.monotonic() < deadline, f"{site.in_flight} requests still in flight"
         time.sleep(0.01)
     site.reset()
     return site
