@@ -32,6 +32,7 @@ ALLOWED: dict[str, str] = {
     "outputs/": "the results: JSON lines, CSV, SQLite (and an SQLite's stale journal removed)",
     "bodies/": "--save-dir: bodies written to temporary files, then renamed into place",
     "lesson/bench/": "fetchpool bench: URL files in a temporary directory, results JSON, plots",
+    "warc/": "--warc: the archive, an output beside the records, and its CDXJ index",
 }
 
 _MODE_CHARS = frozenset("wax+")

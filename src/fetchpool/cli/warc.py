@@ -57,14 +57,10 @@ def add_index(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run_index(args: argparse.Namespace, out: IO[str]) -> int:
     from ..errors import SourceError
-    from ..warc.index import index_files
+    from ..warc.index import index_to
 
     try:
-        if args.output is None:
-            index_files(args.files, out)
-        else:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                index_files(args.files, fh)
+        index_to(args.files, args.output, out)
     except OSError as exc:
         raise SourceError(f"cannot index: {exc.strerror or exc}: {exc.filename}") from exc
     return 0

@@ -16,7 +16,7 @@ from typing import IO, Final
 
 from ..errors import UsageError
 
-__all__ = ["cdxj_line", "head_fields", "index_files", "surt_of"]
+__all__ = ["cdxj_line", "head_fields", "index_files", "index_to", "surt_of"]
 
 _SPACE: Final = re.compile(r"[;\s]")
 
@@ -174,3 +174,11 @@ def index_files(paths: Iterable[str], out: IO[str]) -> int:
                 )  # fmt: skip
                 count += 1
     return count
+
+
+def index_to(paths: Iterable[str], output: str | None, out: IO[str]) -> int:
+    """:func:`index_files` into the file ``output`` (replaced), or onto ``out`` when None."""
+    if output is None:
+        return index_files(paths, out)
+    with open(output, "w", encoding="utf-8") as fh:
+        return index_files(paths, fh)
