@@ -36,9 +36,13 @@ def site() -> Iterator[TestSite]:
 @pytest.fixture
 def fresh_site(site: TestSite) -> TestSite:
     """The shared site with its request counters reset, once requests left over from
-    earlier tests (e.g. a run interrupted mid-flight) have ended."""
-    deadline = time.monotonic() + 10
-    while site.in_flight and time.monotonic() < deadline:
+    earlier tests (e.g. a run interrupted mid-flight, a cancelled slow page) have ended: a
+    test that counts requests must not count theirs. Fails, rather than go on, if they never
+    end (the slowest page an earlier test asks for takes 10 s)."""
+    deadline = time.monotonic() + 120
+    while site.in_flight:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{site.in_flight} requests of earlier tests never ended")
         time.sleep(0.01)
     site.reset()
     return site
