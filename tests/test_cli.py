@@ -167,8 +167,8 @@ def test_bad_input_from_the_installed_command_has_no_traceback(
 def test_ctrl_c_writes_finished_records_and_exits_130(
     fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, mode: str, tmp_path: Path
 ) -> None:
-    # 400 pages of 200 ms at -c 20 take at least 4 s; interrupt soon after the first records.
-    urls = [site.url(f"/delay/200/{i}") for i in range(400)]
+    # 2000 pages of 200 ms at -c 20 take at least 20 s; interrupt once records are written.
+    urls = [site.url(f"/delay/200/{i}") for i in range(2000)]
     listing = tmp_path / "urls.txt"
     listing.write_text("\n".join(urls) + "\n")
     target = tmp_path / "out.jsonl"
@@ -184,11 +184,11 @@ def test_ctrl_c_writes_finished_records_and_exits_130(
     started = time.monotonic()
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
-    assert time.monotonic() - started < 3, "Ctrl-C must not wait for the whole run"
+    assert time.monotonic() - started < 10, "Ctrl-C must not wait for the whole run"
     assert "Traceback" not in err and "(interrupted)" in err
     lines = target.read_text().splitlines()
     rows = [json.loads(line) for line in lines]  # every line whole
-    assert 0 < len(rows) < 400
+    assert 0 < len(rows) < 2000
     assert len({r["url"] for r in rows}) == len(rows)
     assert all(r["status"] == 200 for r in rows)
     done = int(err.split(" URLs", 1)[0].rsplit("\n", 1)[-1])
@@ -196,13 +196,12 @@ def test_ctrl_c_writes_finished_records_and_exits_130(
 
 
 def _wait_for_records(target: Path) -> None:
-    """Wait until the run has written some records, then a little more."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if target.exists() and target.stat().st_size > 0:
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+    """Wait until the run has written a record (a busy machine may take a while to start);
+    fail if it never does, rather than interrupt a run that wrote nothing."""
+    deadline = time.monotonic() + 60
+    while not (target.exists() and target.stat().st_size > 0):
+        assert time.monotonic() < deadline, "no record was written"
+        time.sleep(0.02)
 
 
 # -- what a user meets ------------------------------------------------------------------------

@@ -400,9 +400,10 @@ def test_tty_input_with_stdout_to_a_file_stays_plain(tmp_path: Path) -> None:
         timeout=10,
     )
     try:
-        time.sleep(0.3)
+        # Each step once the counter has shown the one before: no guess at how long it takes.
+        assert _shows(out, "Current count: 0"), out.read_text()
         child.sendline("5")
-        time.sleep(0.3)
+        assert _shows(out, "Current count: 5"), out.read_text()
         child.sendline("stop")
         child.expect(pexpect.EOF)
     finally:
@@ -412,3 +413,13 @@ def test_tty_input_with_stdout_to_a_file_stays_plain(tmp_path: Path) -> None:
     assert "\x1b" not in text
     assert text.splitlines()[-1] == "Final count: 5"
     assert "Current count: 5" in text.splitlines()
+
+
+def _shows(path: Path, line: str, seconds: float = 30) -> bool:
+    """Wait until the file ``path`` has the line ``line``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and line in path.read_text().splitlines():
+            return True
+        time.sleep(0.02)
+    return False

@@ -89,7 +89,7 @@ def test_a_429_pauses_its_host_and_no_other(
     fresh_site: TestSite, other_site: TestSite, mode: str
 ) -> None:
     other_site.reset()
-    throttled = fresh_site.url(f"/fault/flaky/429/1/{uuid.uuid4().hex}?after=1")
+    throttled = fresh_site.url(f"/fault/flaky/429/1/{uuid.uuid4().hex}?after=3")
     urls = [throttled] + [
         u for i in range(8) for u in (fresh_site.url(f"/page/{i}"), other_site.url(f"/page/{i}"))
     ]
@@ -101,9 +101,10 @@ def test_a_429_pauses_its_host_and_no_other(
     assert len(records) == len(urls)
     assert (records[throttled].status, records[throttled].attempts) == (200, 2)
     first, *rest = sorted(fresh_site.arrivals)
-    assert min(rest) - first >= 0.9, "nothing more to the throttled host for Retry-After: 1"
+    assert min(rest) - first >= 2.9, "nothing more to the throttled host for Retry-After: 3"
     others = sorted(other_site.arrivals)
-    assert others[-1] - others[0] < 0.8 or mode == "sequential", "the other host went on"
+    # 8 small pages, one at a time: well under the 3 s pause, even on a busy machine.
+    assert others[-1] - others[0] < 2.5 or mode == "sequential", "the other host went on"
 
 
 @pytest.mark.parametrize("mode", CONCURRENT)

@@ -153,7 +153,16 @@ def test_host_state_halves_on_429_and_opens_again_slowly() -> None:
         h.finish(throttled=False, pause=0, now=7.0)
         successes += 1
     assert 10 < successes < 40  # about one more per window's worth of good answers
-    assert not h.forgettable(7.0, 60) or h.window == 8
+    assert h.in_flight == 6 and not h.forgettable(7.0, 60)  # 6 of the first 8 still go
+    for _ in range(6):
+        h.finish(throttled=False, pause=0, now=7.0)
+    assert h.window == 8 and h.forgettable(7.0, 60)  # open again, idle: nothing to keep
+    h.start(7.0)
+    assert not h.forgettable(7.0, 60)  # a request in flight
+    h.finish(throttled=True, pause=5.0, now=7.0)
+    assert not h.forgettable(8.0, 60)  # paused until 12
+    assert not h.forgettable(13.0, 60)  # the window still half shut, and not quiet long
+    assert h.forgettable(67.0, 60)  # quiet for a minute: forgotten, whatever the window
 
 
 # -- the scheduler in simulated time -------------------------------------------------

@@ -72,12 +72,9 @@ def test_a_killed_worker_costs_only_the_urls_it_held(fresh_site: TestSite) -> No
 def test_c_is_the_total_in_flight_across_processes(fresh_site: TestSite) -> None:
     urls = [fresh_site.url(f"/delay/300/{i}") for i in range(30)]
     config = Config(mode="processes", concurrency=6, processes=3)
-    start = time.perf_counter()
     records = list(fetch(urls, config=config))
-    wall = time.perf_counter() - start
     assert len(records) == 30 and all(r.status == 200 for r in records)
-    assert fresh_site.peak == 6
-    assert wall < 1.5 + 5 * 0.3 * 2  # starting the workers, then 5 rounds of 300 ms (and room)
+    assert fresh_site.peak == 6  # all 6 at once, never more: what the server saw, not a clock
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -114,9 +111,9 @@ def test_ctrl_c_to_the_process_group_ends_every_worker(
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_workers_exit_when_the_parent_is_killed(
-    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path
+    fetchpool_bin: str, clean_env: dict[str, str], fresh_site: TestSite, tmp_path: Path
 ) -> None:
-    urls = [site.url(f"/delay/2000/{i}") for i in range(100)]
+    urls = [fresh_site.url(f"/delay/2000/{i}") for i in range(100)]
     listing = tmp_path / "urls.txt"
     listing.write_text("\n".join(urls) + "\n")
     proc = subprocess.Popen(
@@ -129,7 +126,8 @@ def test_workers_exit_when_the_parent_is_killed(
         # The fork server, the resource tracker and a worker per core.
         helpers = 2 + min(usable_cores(), 10)
         assert _wait_until(lambda: len(descendants(proc.pid)) >= helpers, 30)
-        time.sleep(0.5)  # their first URLs are in flight now (2 s each)
+        # Their first URLs are in flight now (2 s each): the server says so, not a clock.
+        assert _wait_until(lambda: fresh_site.in_flight > 0, 30)
         started = descendants(proc.pid)
     finally:
         proc.kill()
