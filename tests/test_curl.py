@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fetchpool import MODES, Record, fetch
 from fetchpool.bodies.savedir import SaveDir
 from fetchpool.config import Config
-from fetchpool.outputs.jsonl import _fast_line, generic_line, record_line
+from fetchpool.outputs.jsonl import _elapsed, _fast_line, generic_line, record_line
 from fetchpool.records import ERROR_KINDS
 from fetchpool.testsite.site import TestSite, page_body
 from fetchpool.transports import curl as _curl
@@ -198,6 +198,8 @@ def test_check_url_fast_path_agrees_with_the_full_check(
         links=st.none() | st.integers(0, 10**6),
     )
 )
+@example(Record(url="http://a.test/", status=200, final_url="http://a.test/", elapsed=0.0))
+@example(Record(url="http://a.test/\u2028", final_url="http://a.test/\u2028", elapsed=1e-5))
 def test_jsonl_fast_line_is_the_generic_line(rec: Record) -> None:
     # The hand-written form is what runs (a field added to Record must be added to it too).
     assert record_line is _fast_line
@@ -205,6 +207,18 @@ def test_jsonl_fast_line_is_the_generic_line(rec: Record) -> None:
     assert line == generic_line(rec)
     assert line.endswith("\n") and line.count("\n") == 1
     assert json.loads(line)["url"] == rec.url
+
+
+@example(0.0)
+@example(1e-4)
+@example(0.00009999995)
+@example(999999999.9999996)
+@example(0.1)
+@example(2.0000005)
+@example(-1.5)
+@given(st.floats() | st.floats(0, 100) | st.floats(1e-5, 1e-3) | st.floats(1e8, 1e10))
+def test_jsonl_elapsed_text_is_json_of_the_rounded_float(x: float) -> None:
+    assert _elapsed(x) == repr(round(x, 6))  # what json writes for the rounded float
 
 
 # -- lazy imports ---------------------------------------------------------------------------
@@ -388,7 +402,22 @@ def test_admit_is_the_url_check_then_the_host_key(
 
     url = scheme + host + port + sep + rest
     bad = invalid_record(url)
-    assert admit(url) == (host_key(url) if bad is None else bad)
+    expected = host_key(url) if bad is None else bad
+    # Twice: the second time its authority may be known (and other examples' are, too).
+    assert admit(url) == expected and admit(url) == expected
+
+
+def test_admit_knows_an_authority_only_with_a_plain_path_after_it() -> None:
+    from fetchpool.urls import admit
+
+    assert admit("http://Known.test:81/a") == "known.test:81"
+    assert admit("http://Known.test:81/b?c#d") == "known.test:81"
+    for bad in ("http://Known.test:81/a b", "http://Known.test:81/\x7f"):
+        record = admit(bad)
+        assert not isinstance(record, str) and record.error is not None, bad
+    assert admit("http://Known.test:81/é") == "known.test:81"  # by the full check
+    assert admit("http://known.test:81?/x") == "known.test:81"  # the authority ends at "?"
+    assert admit("http://known.test:81x/y") != "known.test:81"
 
 
 def test_the_common_head_is_read_the_same_way() -> None:

@@ -169,6 +169,6 @@ def test_response_record_is_the_dataclass_record(
     )  # fmt: skip
     # Field by field (every field set: a new one must be set there too), then as a whole.
     assert [getattr(made, f) for f in FIELDS] == [getattr(expected, f) for f in FIELDS]
-    assert made == expected and hash(made) == hash(expected)
+    assert type(made) is Record and made == expected and hash(made) == hash(expected)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.status = 1  # type: ignore[misc]

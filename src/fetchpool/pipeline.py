@@ -170,7 +170,8 @@ def run(
     handed = 0  # records given to the writer: all written once it closes without an error
     stop = StopSignals()
     bar.start()
-    records = engine.run(skip(as_urls(urls)), cfg)
+    # Sources give their URLs already trimmed and checked as as_urls would (see input.sources).
+    records = engine.run(skip(urls if isinstance(urls, Sources) else as_urls(urls)), cfg)
     try:
         stop.__enter__()
         for rec in records:

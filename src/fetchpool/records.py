@@ -83,8 +83,17 @@ def error_record(
     return Record(url=url, elapsed=elapsed, error=f"{kind}: {line}", attempts=attempts)
 
 
+class _Unfrozen:
+    """A :class:`Record` under construction: the same slots, in the same order, without the
+    frozen check, so each field is stored by a plain attribute store (a frozen dataclass pays
+    a call of ``object.__setattr__`` per field, over four times the cost of the whole record
+    made this way). Its class is then set to Record: the layouts are the same, so Python
+    allows it, and the object is from then on a Record like any other."""
+
+    __slots__ = FIELDS
+
+
 _new = object.__new__
-_set = object.__setattr__
 
 
 def response_record(
@@ -97,21 +106,22 @@ def response_record(
     attempts: int,
 ) -> Record:
     """``Record(url=url, status=status, ...)`` for a response, the other fields None — made
-    without the frozen dataclass's ``__init__``, which takes twice as long (one ``object.
-    __setattr__`` looked up per field), because the engines make one for every URL."""
-    rec = _new(Record)
-    _set(rec, "url", url)
-    _set(rec, "status", status)
-    _set(rec, "length", length)
-    _set(rec, "elapsed", elapsed)
-    _set(rec, "error", None)
-    _set(rec, "final_url", final_url)
-    _set(rec, "content_type", content_type)
-    _set(rec, "attempts", attempts)
-    _set(rec, "path", None)
-    _set(rec, "title", None)
-    _set(rec, "sha256", None)
-    _set(rec, "links", None)
-    _set(rec, "warc_file", None)
-    _set(rec, "warc_offset", None)
-    return rec
+    without the frozen dataclass's ``__init__`` (see :class:`_Unfrozen`), because the engines
+    make one for every URL."""
+    rec: Any = _new(_Unfrozen)
+    rec.url = url
+    rec.status = status
+    rec.length = length
+    rec.elapsed = elapsed
+    rec.error = None
+    rec.final_url = final_url
+    rec.content_type = content_type
+    rec.attempts = attempts
+    rec.path = None
+    rec.title = None
+    rec.sha256 = None
+    rec.links = None
+    rec.warc_file = None
+    rec.warc_offset = None
+    rec.__class__ = Record
+    return rec  # type: ignore[no-any-return]

@@ -41,12 +41,12 @@ def drive(scheduler: Scheduler, runner: Runner) -> Generator[Record, None, None]
     try:
         while True:
             step = scheduler.poll()
-            if step is None:
-                return
-            if isinstance(step, Record):
-                yield step
-            elif isinstance(step, Job):
+            if isinstance(step, Job):  # the most common step first
                 runner.submit(step)
+            elif step is None:
+                return
+            elif isinstance(step, Record):
+                yield step
             else:
                 for job, outcome in runner.collect(step.seconds):
                     record = scheduler.finish(job, outcome)

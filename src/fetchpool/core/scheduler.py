@@ -137,18 +137,25 @@ class Scheduler:
 
     def poll(self) -> Step:
         now = self._clock()
-        self._release_due(now)
-        bad = self._intake()
-        if bad is not None:
-            return bad
+        # The checks of _release_due and _intake written out first: this runs once or twice
+        # for every request, and most polls have nothing due and nothing to read.
+        if self._delayed or now >= self._next_sweep:
+            self._release_due(now)
+        if not self._exhausted and self._held < self._read_ahead:
+            bad = self._intake()
+            if bad is not None:
+                return bad
         if self._in_flight >= self._limit:
             return Wait(None)
         wake = math.inf
         rate_at = self._rate.next_at
         for key, host in self._waiting.items():
-            if not host.has_room():
+            # host.has_room() and host.ready_at(), written out (the same arithmetic).
+            if host.in_flight >= max(1, int(host.window)):
                 continue  # a finish there will poll again
-            at = host.ready_at()
+            at = host.spacing.next_at
+            if host.paused_until > at:
+                at = host.paused_until
             if at <= now:
                 if rate_at <= now:
                     return self._start(key, host, now)
@@ -173,7 +180,8 @@ class Scheduler:
         throttled = outcome.status == THROTTLE_STATUS
         wait = self._wait(job, outcome) if throttled else 0.0
         host.finish(throttled=throttled, pause=wait, now=now)
-        self._forget_if_idle(job.host, now)
+        if not host.queue and not host.in_flight:  # else it cannot be forgotten: skip the call
+            self._forget_if_idle(job.host, now)
         job.time_left -= now - job.started
         if outcome.capture is not None:
             if job.captures is None:
@@ -244,7 +252,7 @@ class Scheduler:
             key = admit(url)
             if not isinstance(key, str):
                 return key  # the invalid-url record
-            self._queue(Job(url=url, target=url, host=key, seen={url}), front=False)
+            self._queue(Job(url, url, key, {url}), front=False)  # positional: a third cheaper
         return None
 
     def _queue(self, job: Job, *, front: bool) -> None:
@@ -274,8 +282,12 @@ class Scheduler:
         del self._waiting[key]
         if host.queue:
             self._waiting[key] = host  # to the back of the line
-        host.start(now)
-        self._rate.take(now)
+        # host.start(now) and self._rate.take(now), written out (a spacing of 0: no limit).
+        host.in_flight += 1
+        if host.spacing.interval:
+            host.spacing.take(now)
+        if self._rate.interval:
+            self._rate.take(now)
         self._held -= 1
         self._in_flight += 1
         if not job.hop:  # a new attempt, with a whole timeout

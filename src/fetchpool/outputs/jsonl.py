@@ -30,16 +30,30 @@ def generic_line(record: Record) -> str:
     return _encode(row) + "\n"
 
 
+def _elapsed(x: float) -> str:
+    """``repr(round(x, 6))`` — the text json writes for the rounded float — at half the
+    cost: ``x`` to 6 decimals, its trailing zeros cut. Both round the same way (correctly,
+    to 6 decimals); from 1e-4 (below it repr writes an exponent) to 1e9 (15 digits in all,
+    so no shorter text names the same float) they are the same text. Elsewhere: repr."""
+    if 1e-4 <= x < 1e9:
+        text = f"{x:.6f}".rstrip("0")
+        return text + "0" if text[-1] == "." else text
+    return repr(round(x, 6))
+
+
 def _fast_line(r: Record) -> str:
-    # The same text as generic_line, three times faster: this runs once per URL.
+    # The same text as generic_line, four times faster: this runs once per URL.
     # (json writes ints and floats with repr; encode_basestring is json's own string escaper.)
     s, n, e, f, t, p = r.status, r.length, r.error, r.final_url, r.content_type, r.path
     title, sha, links, wf, wo = r.title, r.sha256, r.links, r.warc_file, r.warc_offset
+    url = encode_basestring(r.url)
+    # The final URL is mostly the url itself (no redirect): escaped once.
+    final = "null" if f is None else url if f is r.url else encode_basestring(f)
     return (
-        f'{{"url": {encode_basestring(r.url)}, "status": {"null" if s is None else int(s)}, '
-        f'"length": {"null" if n is None else int(n)}, "elapsed": {round(r.elapsed, 6)!r}, '
+        f'{{"url": {url}, "status": {"null" if s is None else int(s)}, '
+        f'"length": {"null" if n is None else int(n)}, "elapsed": {_elapsed(r.elapsed)}, '
         f'"error": {"null" if e is None else encode_basestring(e)}, '
-        f'"final_url": {"null" if f is None else encode_basestring(f)}, '
+        f'"final_url": {final}, '
         f'"content_type": {"null" if t is None else encode_basestring(t)}, '
         f'"attempts": {int(r.attempts)}, '
         f'"path": {"null" if p is None else encode_basestring(p)}, '
