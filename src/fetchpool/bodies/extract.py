@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import hashlib
 from collections.abc import Iterable
-from html.parser import HTMLParser
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
@@ -24,7 +22,10 @@ from ..records import Record
 from .hook import combine
 
 if TYPE_CHECKING:
+    import hashlib
+
     from ..config import Config
+    from .scan import Scan
 
 __all__ = [
     "EXTRACTORS",
@@ -70,60 +71,24 @@ def parse_extract(names: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(n for n in EXTRACTORS if n in wanted)
 
 
-class _Scan(HTMLParser):
-    """Finds the head's title and counts ``<a href>`` links, fed text in pieces."""
-
-    def __init__(self, *, count_links: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.count_links = count_links
-        self.title: str | None = None
-        self.links = 0
-        self.finished = False  # nothing more to learn: the caller may stop feeding
-        self._in_title = False
-        self._in_body = False
-        self._parts: list[str] = []
-        self._kept = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a" and any(name == "href" for name, _ in attrs):
-            self.links += 1
-        elif tag == "title" and self.title is None and not self._in_body:
-            self._in_title = True
-        elif tag == "body":
-            # A <title> inside the body (SVG has them) is not the page's title.
-            self._in_body = True
-            self._end_title()
-            self.finished = not self.count_links
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title" and self._in_title:
-            self._end_title()
-            self.finished = not self.count_links
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title and self._kept < 4 * MAX_TITLE:  # bounded, whatever the page
-            self._parts.append(data)
-            self._kept += len(data)
-
-    def _end_title(self) -> None:
-        if self._in_title:
-            self._in_title = False
-            self.title = " ".join("".join(self._parts).split())[:MAX_TITLE]
-            self._parts = []
-
-
 class Extraction:
     """The extraction for one response: :meth:`feed` each chunk, then :meth:`apply`."""
 
     def __init__(self, names: Iterable[str], content_type: str | None) -> None:
         wanted = set(names)
-        self._hash = hashlib.sha256() if "sha256" in wanted else None
+        self._hash: hashlib._Hash | None = None
+        if "sha256" in wanted:
+            import hashlib  # here: it loads OpenSSL, which a run without --extract never needs
+
+            self._hash = hashlib.sha256()
         self._want_title = "title" in wanted
         self._want_links = "links" in wanted
-        self._scan: _Scan | None = None
+        self._scan: Scan | None = None
         self._decoder: codecs.IncrementalDecoder | None = None
         if (self._want_title or self._want_links) and _is_html(content_type):
-            self._scan = _Scan(count_links=self._want_links)
+            from .scan import Scan  # html.parser is loaded by the runs that parse HTML only
+
+            self._scan = Scan(count_links=self._want_links)
             decoder = codecs.getincrementaldecoder(_charset(content_type))
             self._decoder = decoder(errors="replace")
 
@@ -141,7 +106,7 @@ class Extraction:
             scan.feed(text)
             if final:
                 scan.close()
-                scan._end_title()  # an unclosed <title> still names the page
+                scan.end_title()  # an unclosed <title> still names the page
         except Exception:
             # html.parser gives up on some broken markup; keep what was found so far.
             scan.finished = True

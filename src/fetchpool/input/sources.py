@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from hashlib import blake2b
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from ..errors import SourceError, UsageError
 from ..urls import Rejected
+
+if TYPE_CHECKING:
+    from hashlib import blake2b
 
 __all__ = [
     "KEPT_OF_LONG",
@@ -83,7 +85,7 @@ def _checked(text: str) -> str:
             return text
     raw = _bytes_of(text)
     if len(raw) > MAX_LINE:
-        return _too_long(raw[:KEPT_OF_LONG], len(raw), blake2b(raw, digest_size=10))
+        return _too_long(raw[:KEPT_OF_LONG], len(raw), _blake2b(raw))
     url = _decoded(raw, skip=False)
     assert url is not None
     return url
@@ -113,6 +115,13 @@ def _decoded(raw: bytes, *, skip: bool = True) -> str | None:
     if skip and (not text or text[0] == "#"):
         return None
     return Rejected(text, _BAD_UTF8) if bad else text
+
+
+def _blake2b(data: bytes) -> blake2b:
+    # Imported here: hashlib loads OpenSSL, and only an over-long line needs a digest.
+    from hashlib import blake2b
+
+    return blake2b(data, digest_size=10)
 
 
 def _too_long(head: bytes, size: int, digest: blake2b) -> Rejected:
@@ -150,7 +159,7 @@ class _Long:
     def __init__(self, start: bytes) -> None:
         self.head = start[:KEPT_OF_LONG]
         self.size = len(start)
-        self.digest = blake2b(start, digest_size=10)
+        self.digest = _blake2b(start)
 
     def add(self, more: bytes) -> None:
         self.size += len(more)
