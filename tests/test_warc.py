@@ -442,6 +442,37 @@ def test_the_fast_surt_equals_surt_on_generated_urls() -> None:
     assert fast > 1000
 
 
+def test_the_fast_head_reading_equals_the_full_one_on_generated_heads() -> None:
+    from fetchpool.warc.index import _head_fields, head_fields
+
+    rng = random.Random("heads")
+    statuses = [b"HTTP/1.1 200 OK", b"HTTP/1.1  404 Not Found", b"HTTP/1.0 301",
+                b"HTTP/1.1 2000", b"HTTP/2 200", b"HTTP/1.1 abc", b"ICY 200 OK",
+                b"HTTP/1.1 500 \xe9rror"]  # fmt: skip
+    names = [b"Content-Type", b"content-type", b"CONTENT-TYPE ", b"Content-Typo",
+             b"X-Content-Type", b"Server", b"Content-Type\t"]  # fmt: skip
+    values = [b"text/html", b" text/html; charset=utf-8 ", b"\ttext/plain\t", b"", b"a\tb",
+              b"caf\xe9", b"x\x7fy", b"image/png  ", b"x\x1f \t",
+              b"\x0bx"]  # fmt: skip
+    for _ in range(5000):
+        lines = [rng.choice(statuses)]
+        for _ in range(rng.randint(0, 4)):
+            lines.append(rng.choice(names) + b":" + rng.choice(values))
+            if rng.random() < 0.05:
+                lines.append(rng.choice([b" folded", b"\tfolded"]))
+        eol = rng.choice([b"\r\n", b"\n"])
+        head = eol.join(lines) + eol + eol
+        assert head_fields(head) == _head_fields(head), head
+
+
+def test_the_fast_base32_equals_base64s() -> None:
+    from fetchpool.warc.format import b32
+
+    for i in range(2000):
+        raw = hashlib.sha256(str(i).encode()).digest()
+        assert b32(raw) == base64.b32encode(raw).decode()
+
+
 # -- the archive's own process -----------------------------------------------------------------
 
 
