@@ -182,6 +182,14 @@ class Bed:
                 return lines
             time.sleep(0.01)
 
+    def slow_lookups(self) -> list[tuple[str, str]]:
+        """Every query the slow DNS server (``*.slow.test``) has had: (type, name) pairs."""
+        try:
+            text = (self.work / "slowdns.queries").read_text()
+        except FileNotFoundError:
+            return []
+        return [(t, n) for t, _, n in (line.partition(" ") for line in text.splitlines())]
+
     # -- lifetime -------------------------------------------------------------------------
 
     def pids(self) -> list[int]:

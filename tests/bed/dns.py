@@ -65,6 +65,7 @@ def launch(ns: str, work: Path, n: int, delay: float) -> list[proc.Proc]:
             str(delay),
             layout.SLOW,
             layout.SLOW_ADDR,
+            str(work / "slowdns.queries"),
         ],
         work / "slowdns.log",
         pipe=True,

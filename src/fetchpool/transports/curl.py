@@ -109,6 +109,20 @@ def classify(code: int, message: str, got_response: bool, timeout: float) -> tup
     return "protocol", f"libcurl error {code}: {detail}"
 
 
+def idle_connections(concurrency: int) -> int:
+    """How many connections libcurl keeps open, idle or busy: four per transfer in flight
+    (libcurl's own default for a multi handle), so that hosts taking turns find their
+    connection still open, within half the descriptors the process may open."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        soft = 1024
+    budget = soft // 2 if soft > 0 else 4 * concurrency
+    return max(concurrency, min(4 * concurrency, budget))
+
+
 def ascii_url(url: str) -> str:
     """``url`` as libcurl takes it: ASCII, the host in IDNA, other text percent-encoded,
     no fragment. Raises UnicodeError for a host IDNA cannot encode."""
@@ -197,7 +211,11 @@ class Transfer:
     )
 
     def __init__(
-        self, config: Config, proxies: Proxies, ca_options: list[tuple[int, int | str]]
+        self,
+        config: Config,
+        proxies: Proxies,
+        ca_options: list[tuple[int, int | str]],
+        share: pycurl.CurlShare | None = None,
     ) -> None:
         self._proxies = proxies if (proxies.http or proxies.https) else None
         self._proxy = ""
@@ -217,6 +235,12 @@ class Transfer:
         h.setopt(pycurl.PROXY, "")  # proxies come from fetchpool.transports.proxies, per URL
         h.setopt(pycurl.NOPROXY, "")  # and so does no_proxy: libcurl reads no environment
         h.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # decoded here, in bounded steps
+        # Wait for a connection that may carry this transfer as another HTTP/2 stream rather
+        # than open one more (as curl -Z does): a handful of connections to a host, not one
+        # per transfer in flight.
+        h.setopt(pycurl.PIPEWAIT, 1)
+        if share is not None:
+            h.setopt(pycurl.SHARE, share)
         headers = request_headers(config)
         # HTTPHEADER to the input's origin, and to another one (without the credentials):
         # set again only when a transfer goes where the last one did not.
@@ -409,8 +433,13 @@ class Transfers:
         self._proxies = proxies
         self._ca = tls_options(config)
         self._multi = pycurl.CurlMulti()
-        # Keep as many idle connections as may run at once, and no more: sockets stay bounded.
-        self._multi.setopt(pycurl.M_MAXCONNECTS, config.concurrency)
+        self._multi.setopt(pycurl.M_MAXCONNECTS, idle_connections(config.concurrency))
+        # TLS sessions (and the DNS cache) shared by every handle: a host's connection opened
+        # again, by whichever handle, resumes its session instead of a full handshake (the
+        # libcurl pycurl bundles keeps them per multi handle anyway; an older one per handle).
+        self._share = pycurl.CurlShare()
+        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
+        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
         self._by_handle: dict[pycurl.Curl, Transfer] = {}
         self.running = 0
         use_epoll = hasattr(select, "epoll") and config.concurrency >= EPOLL_FROM
@@ -422,7 +451,7 @@ class Transfers:
             self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
 
     def new(self) -> Transfer:
-        transfer = Transfer(self._config, self._proxies, self._ca)
+        transfer = Transfer(self._config, self._proxies, self._ca, self._share)
         self._by_handle[transfer.handle] = transfer
         return transfer
 
@@ -522,6 +551,7 @@ class Transfers:
             handle.close()
         self._by_handle.clear()
         self._multi.close()
+        self._share.close()
         if self._epoll is not None:
             self._epoll.close()
         self.running = 0
