@@ -47,6 +47,7 @@ def unavailable() -> str | None:
 class Bed:
     # the fault names, for tests to spell as bed.EXPIRED etc.
     NXDOMAIN, DEAD, SLOW, V6ONLY = layout.NXDOMAIN, layout.DEAD, layout.SLOW, layout.V6ONLY
+    DELAY, CRAWL_DELAY = layout.DELAY, layout.CRAWL_DELAY
     EXPIRED, WRONGNAME, SILENT, REFUSED = (
         layout.EXPIRED,
         layout.WRONGNAME,
