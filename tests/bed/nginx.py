@@ -18,7 +18,7 @@ LOG_FORMAT = (
     '"status":"$status","bytes":"$body_bytes_sent","server_protocol":"$server_protocol",'
     '"ssl_protocol":"$ssl_protocol","connection":"$connection",'
     '"connection_requests":"$connection_requests","ssl_session_reused":"$ssl_session_reused",'
-    '"user_agent":"$http_user_agent"}'
+    '"user_agent":"$http_user_agent","proxy_authorization":"$http_proxy_authorization"}'
 )
 
 ROUTES = r"""
