@@ -132,6 +132,7 @@ class Scheduler:
         self._parked: dict[tuple[str, str, int | None], list[Job]] = {}
         self._ready: deque[Record] = deque()
         self._delays: dict[str, float] = {}  # host key -> seconds between its requests
+        self._robots = config.robots
         self._agent = agent_token(config.headers.get("User-Agent", ""))
 
     @property
@@ -213,7 +214,7 @@ class Scheduler:
             job.target, job.host, job.foreign = nxt, host_key(nxt), foreign
             if job.time_left > 0:
                 job.hop = True
-                if cfg.robots and not job.robots:
+                if self._robots and not job.robots:
                     return self._robots_gate(job, now)  # where it leads may be disallowed
                 self._queue(job, front=True)  # a hop goes before its host's fresh URLs
                 return None
@@ -271,7 +272,7 @@ class Scheduler:
             if not isinstance(key, str):
                 return key  # the invalid-url record
             job = Job(url=url, target=url, host=key, seen={url})
-            if not self._cfg.robots:
+            if not self._robots:
                 self._queue(job, front=False)
             elif (refused := self._robots_gate(job, 0.0)) is not None:
                 return refused
