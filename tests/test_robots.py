@@ -398,7 +398,11 @@ def test_robots_on_the_bed_in_every_mode(bed: Bed, mode: str) -> None:
     robots = Counter((e["host"], e["port"]) for e in log if e["uri"] == "/robots.txt")
     assert robots == {(bed.host(0), "443"): 1, (bed.host(1), "443"): 1, (bed.host(2), "443"): 1,
                       (bed.host(0), "80"): 1}  # fmt: skip
-    pages = sorted((e["host"], e["uri"]) for e in log if e["uri"] != "/robots.txt")
+    pages = sorted(
+        (e["host"], e["uri"])
+        for e in log
+        if e["uri"] != "/robots.txt" and e["host"] in bed.hosts[:3]
+    )
     assert pages == sorted(
         [(bed.host(0), "/page/1"), (bed.host(0), "/page/2"), (bed.host(1), "/private/x"),
          (bed.host(1), "/page/1")]
@@ -411,7 +415,7 @@ def test_without_robots_no_robots_txt_is_requested(bed: Bed, mode: str) -> None:
     got = fetch(bed, mode, [bed.url(0, "/private/x")])
     assert got[bed.url(0, "/private/x")]["status"] == 200
     log = bed.access_log(since=mark, wait_for=1)
-    assert [e["uri"] for e in log] == ["/private/x"]
+    assert [e["uri"] for e in log if e["host"] == bed.host(0)] == ["/private/x"]
 
 
 @pytest.mark.parametrize("mode", MODES)
