@@ -377,7 +377,8 @@ def test_robots_on_the_bed_in_every_mode(bed: Bed, mode: str) -> None:
     if mode == "cluster":
         pytest.importorskip("distributed")
     assert [bed.robots(i) for i in range(3)] == ["rules", "404", "500"]
-    urls = [bed.url(i, p) for i in range(3) for p in ("/private/x", "/page/1")]
+    # hosts interleaved: -m processes, split in runs, would send each host to both workers
+    urls = [bed.url(i, p) for p in ("/private/x", "/page/1") for i in range(3)]
     urls.append(bed.url(0, "/page/2", https=False))  # another origin of host 0: its own file
     mark = bed.mark()
     got = fetch(bed, mode, urls, "--robots")
