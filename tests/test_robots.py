@@ -78,7 +78,7 @@ def test_a_4xx_allows_everything(status: int) -> None:
     assert judge(answered(status, "User-agent: *\nDisallow: /\n"))("/private/x") is None
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
+@pytest.mark.parametrize("status", [407, 429, 500, 503])
 def test_a_429_or_5xx_disallows_everything(status: int) -> None:
     why = judge(answered(status))("/page/1")
     assert why == (

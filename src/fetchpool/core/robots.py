@@ -7,9 +7,9 @@ otherwise). What the fetch of ``/robots.txt`` gave decides the verdict for its o
 
 - a 2xx: its rules (the first :data:`MAX_BYTES` of it; ``Crawl-delay`` or ``Request-rate``
   for the token, or for ``*``, spaces that host's requests at least that far apart);
-- a 4xx other than 429 ("unavailable"), or redirects past :data:`MAX_REDIRECTS` hops:
-  everything allowed;
-- a 429, a 5xx, or no answer at all (DNS, connect, TLS, timeout...) after the run's
+- a 4xx other than 407 and 429 ("unavailable"), or redirects past :data:`MAX_REDIRECTS`
+  hops: everything allowed;
+- a 407 (a proxy's, not the site's), a 429, a 5xx, or no answer at all (DNS, connect, TLS, timeout...) after the run's
   retries ("unreachable"): everything disallowed, as RFC 9309 asks — for this run; a later
   run asks again.
 """
@@ -94,13 +94,18 @@ def verdict(source: str, outcome: Outcome, body: bytes | None, agent: str) -> Ve
         text = (body or b"")[:MAX_BYTES].decode("utf-8", "replace")
         rules = Protego.parse(text)
         return Verdict(source, rules=rules, delay=_delay(rules, agent))
-    if status == 429 or status >= 500:
+    if status in _NOT_THE_SITES_WORD or status >= 500:
         return Verdict(
             source,
             allow_all=False,
             why=f"{source} answered {status}: every URL of the origin disallowed for this run",
         )
     return Verdict(source)  # 4xx (and anything else): no rules, everything allowed
+
+
+#: 4xx answers that say nothing of the site's wishes: too many requests, and a proxy's own
+#: "Proxy Authentication Required" (an http_proxy that wants credentials).
+_NOT_THE_SITES_WORD: Final = frozenset({407, 429})
 
 
 def _delay(rules: Protego, agent: str) -> float | None:
