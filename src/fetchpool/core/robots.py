@@ -9,9 +9,9 @@ otherwise). What the fetch of ``/robots.txt`` gave decides the verdict for its o
   for the token, or for ``*``, spaces that host's requests at least that far apart);
 - a 4xx other than 407 and 429 ("unavailable"), or redirects past :data:`MAX_REDIRECTS`
   hops: everything allowed;
-- a 407 (a proxy's, not the site's), a 429, a 5xx, or no answer at all (DNS, connect, TLS, timeout...) after the run's
-  retries ("unreachable"): everything disallowed, as RFC 9309 asks — for this run; a later
-  run asks again.
+- a 407 (a proxy's, not the site's), a 429, a 5xx, or no answer at all (DNS, connect,
+  TLS, timeout...) after the run's retries ("unreachable"): everything disallowed, as
+  RFC 9309 asks — for this run; a later run asks again.
 """
 
 from __future__ import annotations
