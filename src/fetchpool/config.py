@@ -87,6 +87,8 @@ class Config:
     ``cacert``: trust the CA certificates in this PEM file instead of the system store
     (which honours ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``); ``insecure``: check no
     certificate and no host name (curl's ``--cacert`` and ``-k``).
+    ``robots``: fetch each origin's robots.txt once, first, and fetch no URL it disallows
+    (see :mod:`fetchpool.core.robots`; such a URL gets a ``robots`` error record).
     ``archive`` takes the exact bytes of every request of a URL when its record is made
     (see :mod:`fetchpool.warc`; set by ``fetchpool.run(warc=...)``); None: nothing is captured.
     """
@@ -113,6 +115,7 @@ class Config:
     cluster: str | None = None
     cacert: str | None = None
     insecure: bool = False
+    robots: bool = False
     archive: Archive | None = None
 
     def __post_init__(self) -> None:
@@ -189,6 +192,7 @@ class Settings(TypedDict, total=False):
     cluster: str | None
     cacert: str | None
     insecure: bool
+    robots: bool
     archive: Archive | None
 
 

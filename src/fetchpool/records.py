@@ -18,6 +18,7 @@ ERROR_KINDS: Final[dict[str, str]] = {
     "redirect": "too many redirects, a loop, or a redirect to a scheme other than http(s)",
     "protocol": "the server's reply is not valid HTTP",
     "tls": "the TLS handshake or certificate check failed",
+    "robots": "the origin's robots.txt disallows the URL, or could not be had (--robots)",
     "interrupted": "the run stopped before this URL was fetched",
     "worker-died": "the worker process fetching this URL died (killed, out of memory, a crash)",
     "internal": "a bug in fetchpool: please report it",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 from collections import deque
 from types import TracebackType
@@ -25,7 +26,7 @@ from ..core.redirects import REDIRECT_STATUSES
 from ..urls import without_userinfo
 from .body import BodyReader
 from .deadline import Deadline
-from .proxies import Proxies, from_env
+from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import CREDENTIALS, reason, request_headers, without_credentials
 from .tls import context_for
 
@@ -120,12 +121,13 @@ class AsyncFetcher:
         cfg = self._config
         session = self._session
         assert session is not None, "use AsyncFetcher in 'async with'"
+        proxy = self._proxies.for_url(url)
         try:
             async with session.get(
                 url,
                 allow_redirects=False,
                 headers=headers,
-                proxy=self._proxies.for_url(url),
+                proxy=proxy,
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=deadline.connect(cfg.connect_timeout)
                 ),
@@ -152,6 +154,12 @@ class AsyncFetcher:
                     )
         except asyncio.CancelledError:
             raise
+        except aiohttp.ClientHttpProxyError as exc:  # the proxy answered CONNECT, not 200
+            return tunnel_refused(proxy or "", exc.status)
+        except aiohttp.ClientProxyConnectionError as exc:
+            err = exc.os_error  # its strerror is aiohttp's "Connect call failed (...)"
+            why = os.strerror(err.errno) if err.errno else os_reason(str(err))
+            return unreachable(proxy or "", why)
         except Exception as exc:
             kind, detail = classify(exc, phase.name, cfg.timeout)
             return Outcome.failed(kind, detail)

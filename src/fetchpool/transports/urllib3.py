@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import math
+import re
 import socket
 import ssl
 import struct
@@ -34,7 +35,7 @@ from ..core.redirects import REDIRECT_STATUSES
 from .body import BodyReader
 from .deadline import Deadline, Guard, Watchdog
 from .decode import CHUNK
-from .proxies import Proxies, from_env
+from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import basic_auth, reason, request_headers, without_credentials
 from .tls import context_for
 
@@ -174,6 +175,8 @@ class BlockingFetcher:
         except Exception as exc:
             if guard.fired:
                 return _timed_out(deadline.seconds, f"the {phase}")
+            if isinstance(exc, u3.ProxyError):
+                return _proxy_failed(self._proxies.for_url(url) or "", exc)
             kind, detail = classify(exc, phase)
             return Outcome.failed(kind, detail)
         finally:
@@ -181,6 +184,18 @@ class BlockingFetcher:
                 if not clean:
                     resp.close()  # never hand a half-read connection back to the pool
                 resp.release_conn()  # a closed connection frees its place in the pool
+
+
+_TUNNEL_FAILED = re.compile(r"Tunnel connection failed: (\d{3})")
+
+
+def _proxy_failed(proxy: str, exc: u3.ProxyError) -> Outcome:
+    """The same outcome as in every mode for a proxy that failed (see :mod:`.proxies`)."""
+    text = str(exc.original_error or exc)
+    refused = _TUNNEL_FAILED.search(text)
+    if refused is not None:
+        return tunnel_refused(proxy, int(refused[1]))
+    return unreachable(proxy, os_reason(text))
 
 
 def _timed_out(timeout: float, waiting_for: str) -> Outcome:
