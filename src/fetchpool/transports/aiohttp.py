@@ -2,7 +2,8 @@
 
 One call to :meth:`AsyncFetcher.get` is one GET (redirects are the scheduler's), bounded
 end to end by its timeout with ``asyncio.timeout`` (which cancels a name lookup, a stalled
-read or a drip alike). Sockets stay bounded by the concurrency: at most
+read or a drip alike; the lookups run on the resolver's threads, :mod:`.aioresolve`, so an
+abandoned one holds none of the loop's). Sockets stay bounded by the concurrency: at most
 ``concurrency`` connections in use, ``min(per_host, concurrency)`` to one host, and at most
 ``concurrency`` idle keep-alive connections kept, the oldest closed first.
 """
@@ -23,10 +24,12 @@ from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
 from ..urls import without_userinfo
+from .aioresolve import PoolResolver
 from .body import BodyReader
 from .deadline import Deadline
 from .proxies import Proxies, from_env
 from .request import CREDENTIALS, reason, request_headers, without_credentials
+from .resolve import Resolver, pool_size
 from .tls import context_for
 
 __all__ = ["AsyncFetcher", "classify"]
@@ -67,6 +70,7 @@ class AsyncFetcher:
             limit=cfg.concurrency,
             limit_per_host=min(cfg.per_host, cfg.concurrency),
             ttl_dns_cache=300,
+            resolver=PoolResolver(Resolver(pool_size(cfg.concurrency))),
             ssl=context_for(cfg),  # the run's one context (see .tls)
         )
         headers = self._headers
@@ -131,8 +135,10 @@ class AsyncFetcher:
                 ),
             ) as resp:
                 location = resp.headers.get("Location")
+                v = resp.version
+                version = None if v is None else f"{v.major}.{v.minor}"
                 if location and resp.status in REDIRECT_STATUSES:
-                    return Outcome(status=resp.status, location=location)
+                    return Outcome(status=resp.status, location=location, http_version=version)
                 phase.name = "body"
                 content_type = resp.headers.get("Content-Type")
                 with opened(self._sink(origin, content_type)) as sink:
@@ -149,6 +155,7 @@ class AsyncFetcher:
                         content_type=content_type,
                         retry_after=resp.headers.get("Retry-After"),
                         body=sink.keep(),
+                        http_version=version,
                     )
         except asyncio.CancelledError:
             raise
