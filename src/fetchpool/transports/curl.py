@@ -520,7 +520,8 @@ class Transfers:
                     found = future.result()
                 except Exception as exc:  # socket.gaierror, or a bug: the URL's error
                     host = (transfer.lookup or "").rpartition(":")[0]
-                    detail = f"cannot resolve {host}: {reason(exc)}"
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+                    detail = f"cannot resolve {host}: {why or reason(exc)}"
                     transfer.fail(Outcome.failed("dns", detail))
                     self.running -= 1
                     yield transfer, _COULDNT_RESOLVE, detail
