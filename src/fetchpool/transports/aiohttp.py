@@ -16,6 +16,7 @@ import socket
 from collections import deque
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -54,6 +55,7 @@ class AsyncFetcher:
             proxies if proxies is not None else (from_env() if config.trust_env else Proxies())
         )
         self._session: aiohttp.ClientSession | None = None
+        self._resolver = Resolver(pool_size(config.concurrency))
         # The session sends the headers every request gets; the credentials go with each
         # request to the input's origin (None: there are none, the common case).
         headers = request_headers(config)
@@ -70,7 +72,7 @@ class AsyncFetcher:
             limit=cfg.concurrency,
             limit_per_host=min(cfg.per_host, cfg.concurrency),
             ttl_dns_cache=300,
-            resolver=PoolResolver(Resolver(pool_size(cfg.concurrency))),
+            resolver=PoolResolver(self._resolver),
             ssl=context_for(cfg),  # the run's one context (see .tls)
         )
         headers = self._headers
@@ -109,6 +111,8 @@ class AsyncFetcher:
             async with asyncio.timeout(timeout):
                 return await self._get(url, Deadline(timeout), phase, credentials, origin or url)
         except TimeoutError:
+            if phase.name == "headers" and self._resolver.looking_up(urlsplit(url).hostname):
+                phase.name = "name lookup"  # no answer for the name in time: abandoned
             return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")

@@ -29,8 +29,6 @@ from concurrent.futures import Future
 from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import idna
-
 try:
     import pycurl
 except ImportError as exc:  # pragma: no cover - pycurl is a dependency; a broken install
@@ -133,6 +131,8 @@ def ascii_url(url: str) -> str:
     if not hostport.startswith("["):  # an IPv6 literal is ASCII: left as it is
         host, colon, port = hostport.partition(":")
     if not host.isascii():
+        import idna  # here: most runs have no such host, and the tables take 3 ms to load
+
         host = idna.encode(host, uts46=True).decode("ascii")
     netloc = f"{info}{at}{host}{colon}{port}"
     safe = "!#$%&'()*+,/:;=?@[]~"
@@ -178,6 +178,15 @@ _DRAIN_AT_MOST: Final = 64 * 1024
 _COULDNT_RESOLVE: Final = 6
 #: How often (seconds) the loop looks at lookups running for transfers that wait for them.
 _LOOKUP_POLL: Final = 0.005
+#: A name's addresses are handed to libcurl again after this long (seconds): well before
+#: its DNS cache lets them go (60 s, CURLOPT_DNS_CACHE_TIMEOUT's default).
+_GIVE_AGAIN: Final = 20.0
+_GIVEN_AT_MOST: Final = 100_000
+
+
+def _name_key(key: str) -> str | None:
+    """``key`` (the scheduler's ``host:port``), or None for an address."""
+    return None if is_ip_literal(key.rpartition(":")[0]) else key
 
 
 def _lookup_key(url: str) -> str | None:
@@ -320,15 +329,24 @@ class Transfer:
             if proxy != self._proxy:
                 h.setopt(pycurl.PROXY, proxy)
                 self._proxy = proxy
-        self.lookup = None if proxy else _lookup_key(url)  # through a proxy: the proxy's
+        if proxy:
+            self.lookup = None  # the proxy looks the name up
+        elif job.target.isascii():
+            self.lookup = _name_key(job.host)  # the scheduler's host:port is libcurl's
+        else:
+            self.lookup = _lookup_key(url)
 
-    def go_to(self, addresses: list[Address], left: float) -> None:
+    def go_to(self, addresses: list[Address]) -> None:
         """Connect to ``addresses`` for the name (the Host header, SNI and certificate
-        check stay on it), within ``left`` seconds: what the lookup left of the time."""
+        check stay on it). libcurl keeps them in the multi handle's DNS cache, which every
+        transfer on it uses, for a minute."""
         assert self.lookup is not None
         listed = ",".join(f"[{a}]" if af == socket.AF_INET6 else a for af, a in addresses)
         # "+": the entry ages out of libcurl's DNS cache like a lookup of its own
         self.handle.setopt(pycurl.RESOLVE, [f"+{self.lookup}:{listed}"])
+
+    def limit(self, left: float) -> None:
+        """Allow the transfer ``left`` seconds: what its name's lookup left of the time."""
         total_ms = max(1, int(left * 1000 + 0.5))
         if total_ms != self._timeout_ms:
             self.handle.setopt(pycurl.TIMEOUT_MS, total_ms)
@@ -480,6 +498,9 @@ class Transfers:
         self._multi.setopt(pycurl.M_MAXCONNECTS, config.concurrency)
         self._by_handle: dict[pycurl.Curl, Transfer] = {}
         self._resolver = Resolver(pool_size(config.concurrency))
+        # When each name's addresses were last handed to libcurl ("host:port" -> monotonic
+        # time): set again only after a while, since setting them costs for every transfer.
+        self._given: dict[str, float] = {}
         # Transfers waiting for their name: the lookup's future and the attempt's deadline.
         self._resolving: list[tuple[Transfer, Future[list[Address]], float]] = []
         self.running = 0
@@ -500,14 +521,23 @@ class Transfers:
         self.running += 1
         name = transfer.lookup
         if name is not None:
-            host = name.rpartition(":")[0]
-            found = self._resolver.cached(host)
-            if found is None:  # the name's first lookup of the run: off the multi handle
-                deadline = time.monotonic() + transfer.timeout
-                self._resolving.append((transfer, self._resolver.submit(host), deadline))
-                return
-            transfer.go_to(found, transfer.timeout)
+            now = time.monotonic()
+            if now - self._given.get(name, -_GIVE_AGAIN) >= _GIVE_AGAIN:
+                host = name.rpartition(":")[0]
+                found = self._resolver.cached(host)
+                if found is None:  # the name's first lookup of the run: off the multi handle
+                    future = self._resolver.submit(host)
+                    self._resolving.append((transfer, future, now + transfer.timeout))
+                    return
+                transfer.go_to(found)
+                self._give(name, now)
         self._multi.add_handle(transfer.handle)
+
+    def _give(self, name: str, now: float) -> None:
+        """``name``'s addresses are in libcurl's DNS cache from ``now`` on."""
+        if len(self._given) >= _GIVEN_AT_MOST:
+            self._given.clear()  # memory stays bounded on a run over millions of hosts
+        self._given[name] = now
 
     def _looked_up(self) -> Iterator[tuple[Transfer, int, str]]:
         """Send each transfer whose name is found; yield those whose name failed or whose
@@ -526,7 +556,9 @@ class Transfers:
                     self.running -= 1
                     yield transfer, _COULDNT_RESOLVE, detail
                     continue
-                transfer.go_to(found, deadline - now)
+                transfer.go_to(found)
+                transfer.limit(deadline - now)
+                self._give(transfer.lookup or "", now)
                 self._multi.add_handle(transfer.handle)
             elif now >= deadline:
                 future.cancel()  # abandoned: the thread ends on its own

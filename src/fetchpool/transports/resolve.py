@@ -109,6 +109,10 @@ class Resolver:
         """The addresses of ``host`` found earlier in the run, or None."""
         return self._cache.get(host.lower())
 
+    def looking_up(self, host: str | None) -> bool:
+        """True while a lookup of ``host`` is queued or running."""
+        return host is not None and host.lower() in self._pending
+
     def submit(self, host: str) -> Future[list[Address]]:
         """A future of the addresses of ``host`` (socket.gaierror when it has none), the
         caller's own: cancel it to abandon the lookup."""

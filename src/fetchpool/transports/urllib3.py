@@ -21,6 +21,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -253,12 +254,15 @@ def _connect(conn: u3conn.HTTPConnection) -> socket.socket | None:
         addresses = resolver.resolve(host, guard.at)
     except socket.gaierror as exc:
         raise u3.NameResolutionError(host, conn, exc) from exc
+    timeout = conn.timeout
+    if isinstance(timeout, int | float):  # what the lookup left of the time
+        timeout = min(timeout, max(0.001, guard.at - time.monotonic()))
     error: OSError | None = None
     for _, address in addresses:  # each in turn, as socket.create_connection does
         try:
             return create_connection(
                 (address, conn.port),
-                conn.timeout,
+                timeout,
                 source_address=conn.source_address,
                 socket_options=conn.socket_options,
             )
