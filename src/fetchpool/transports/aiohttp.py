@@ -71,7 +71,10 @@ class AsyncFetcher:
             idle_cap=cfg.concurrency,
             limit=cfg.concurrency,
             limit_per_host=min(cfg.per_host, cfg.concurrency),
-            ttl_dns_cache=300,
+            # The resolver caches answers for the run and shares a name's lookup among its
+            # callers; aiohttp's own cache would shield each lookup from cancellation, so an
+            # abandoned one could never be dropped from the resolver's queue.
+            use_dns_cache=False,
             resolver=PoolResolver(self._resolver),
             ssl=context_for(cfg),  # the run's one context (see .tls)
         )

@@ -4,7 +4,8 @@ aiohttp's own ThreadedResolver runs ``getaddrinfo`` in the event loop's default 
 a handful of threads sized for the cores: a few names whose server never answers fill it
 for the system resolver's whole timeout, and every other lookup waits behind them. Here a
 lookup waits on the resolver's own threads; a cancelled task (the attempt's
-``asyncio.timeout``) abandons only its own wait.
+``asyncio.timeout``) abandons only its own wait, and a lookup nobody waits for any more is
+dropped from the queue.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ class PoolResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        found = self._resolver.cached(host)
         try:
-            found = await asyncio.wrap_future(self._resolver.submit(host))
+            if found is None:
+                found = await asyncio.wrap_future(self._resolver.submit(host))
         except socket.gaierror as exc:
             # As aiohttp's own resolvers: an OSError, which the connector reports as a
             # ClientConnectorDNSError.
