@@ -539,11 +539,12 @@ class Transfers:
             self._given.clear()  # memory stays bounded on a run over millions of hosts
         self._given[name] = now
 
-    def _looked_up(self) -> Iterator[tuple[Transfer, int, str]]:
-        """Send each transfer whose name is found; yield those whose name failed or whose
-        time ran out first."""
+    def _looked_up(self) -> list[tuple[Transfer, int, str]]:
+        """Send each transfer whose name is found; return those whose name failed or whose
+        time ran out first (already off the books, whatever the caller does next)."""
         now = time.monotonic()
         waiting = []
+        ended: list[tuple[Transfer, int, str]] = []
         for transfer, future, deadline in self._resolving:
             if future.done():
                 try:
@@ -553,8 +554,7 @@ class Transfers:
                     why = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
                     detail = f"cannot resolve {host}: {why or reason(exc)}"
                     transfer.fail(Outcome.failed("dns", detail))
-                    self.running -= 1
-                    yield transfer, _COULDNT_RESOLVE, detail
+                    ended.append((transfer, _COULDNT_RESOLVE, detail))
                     continue
                 transfer.go_to(found)
                 transfer.limit(deadline - now)
@@ -564,11 +564,12 @@ class Transfers:
                 future.cancel()  # abandoned: the thread ends on its own
                 what = f"no complete answer within {transfer.timeout:g} s (the name lookup)"
                 transfer.fail(Outcome.failed("timeout", what))
-                self.running -= 1
-                yield transfer, _TIMEOUT, what
+                ended.append((transfer, _TIMEOUT, what))
             else:
                 waiting.append((transfer, future, deadline))
         self._resolving = waiting
+        self.running -= len(ended)
+        return ended
 
     def finished(self, wait: float) -> Iterator[tuple[Transfer, int, str]]:
         """Drive the transfers for up to ``wait`` seconds; yield each that ended, with its
@@ -660,6 +661,9 @@ class Transfers:
             pass
 
     def close(self) -> None:
+        for _, future, _ in self._resolving:
+            future.cancel()  # a lookup not begun yet is not made
+        self._resolving = []
         for handle in self._by_handle:
             with contextlib.suppress(pycurl.error):  # it was not on the multi handle
                 self._multi.remove_handle(handle)
