@@ -59,8 +59,9 @@ USER_AGENT: Final = f"fetchpool/{__version__}"
 class Config:
     """How to fetch: limits and request settings. Validated on creation.
 
-    ``timeout`` bounds each attempt end to end (connect, headers, redirects and the whole
-    body); ``connect_timeout`` (None: the same as ``timeout``) bounds making a connection.
+    ``timeout`` bounds each attempt end to end (the name lookup, connect, headers, redirects
+    and the whole body); ``connect_timeout`` (None: the same as ``timeout``) bounds making a
+    connection.
     ``retries`` more attempts are made after a connection error, a timeout, a truncated body
     or a 408, 429, 500, 502, 503 or 504, waiting ``backoff`` × 2^(n-1) seconds with jitter
     (or what ``Retry-After`` asks), never more than ``max_wait`` seconds.

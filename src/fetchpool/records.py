@@ -37,6 +37,8 @@ class Record:
     (``--extract``; see :mod:`fetchpool.bodies.extract`) and are None otherwise.
     ``warc_file`` and ``warc_offset`` say where the last response archived for the URL
     lies (``--warc``; see :mod:`fetchpool.warc`), None otherwise.
+    ``http_version`` is the protocol the last response came in ("1.0", "1.1", "2"), None
+    when no response came.
     """
 
     url: str
@@ -55,6 +57,7 @@ class Record:
     # offset of its record there. None when the run does not archive.
     warc_file: str | None = None
     warc_offset: int | None = None
+    http_version: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -96,6 +99,7 @@ def response_record(
     final_url: str,
     content_type: str | None,
     attempts: int,
+    http_version: str | None = None,
 ) -> Record:
     """``Record(url=url, status=status, ...)`` for a response, the other fields None — made
     without the frozen dataclass's ``__init__``, which takes twice as long (one ``object.
@@ -115,4 +119,5 @@ def response_record(
     _set(rec, "links", None)
     _set(rec, "warc_file", None)
     _set(rec, "warc_offset", None)
+    _set(rec, "http_version", http_version)
     return rec

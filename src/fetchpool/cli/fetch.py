@@ -44,8 +44,8 @@ _CONFIG_FLAGS: Final[list[tuple[Any, ...]]] = [
      f"how requests run at once: {', '.join(MODES)} (default: {{default}})"),
     ("-c", "--concurrency", whole, "N", "requests in flight at most (default: {default})"),
     ("--timeout", seconds, "S",
-     "seconds allowed for each attempt at a URL, end to end: connect, headers, redirects and "
-     "the whole body (default: {default:g})"),
+     "seconds allowed for each attempt at a URL, end to end: the name lookup, connect, "
+     "headers, redirects and the whole body (default: {default:g})"),
     ("--connect-timeout", seconds, "S",
      "seconds allowed to make a connection (default: the --timeout)"),
     ("--retries", whole, "N",

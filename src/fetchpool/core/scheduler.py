@@ -398,5 +398,12 @@ def _record(job: Job, outcome: Outcome, now: float) -> Record:
     if content_type is not None and not content_type.isascii():
         content_type = escape_surrogates(content_type)  # aiohttp keeps bad bytes as surrogates
     return response_record(
-        job.url, outcome.status, outcome.length, elapsed, final, content_type, job.attempt
+        job.url,
+        outcome.status,
+        outcome.length,
+        elapsed,
+        final,
+        content_type,
+        job.attempt,
+        outcome.http_version,
     )

@@ -35,6 +35,7 @@ def _fast_line(r: Record) -> str:
     # (json writes ints and floats with repr; encode_basestring is json's own string escaper.)
     s, n, e, f, t, p = r.status, r.length, r.error, r.final_url, r.content_type, r.path
     title, sha, links, wf, wo = r.title, r.sha256, r.links, r.warc_file, r.warc_offset
+    v = r.http_version
     return (
         f'{{"url": {encode_basestring(r.url)}, "status": {"null" if s is None else int(s)}, '
         f'"length": {"null" if n is None else int(n)}, "elapsed": {round(r.elapsed, 6)!r}, '
@@ -47,7 +48,8 @@ def _fast_line(r: Record) -> str:
         f'"sha256": {"null" if sha is None else encode_basestring(sha)}, '
         f'"links": {"null" if links is None else int(links)}, '
         f'"warc_file": {"null" if wf is None else encode_basestring(wf)}, '
-        f'"warc_offset": {"null" if wo is None else int(wo)}}}\n'
+        f'"warc_offset": {"null" if wo is None else int(wo)}, '
+        f'"http_version": {"null" if v is None else encode_basestring(v)}}}\n'
     )
 
 
@@ -66,6 +68,7 @@ _FAST_FIELDS = (
     "links",
     "warc_file",
     "warc_offset",
+    "http_version",
 )
 
 #: One record as one JSON line (with the newline). The hand-written form serves the

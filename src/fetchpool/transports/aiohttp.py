@@ -2,7 +2,8 @@
 
 One call to :meth:`AsyncFetcher.get` is one GET (redirects are the scheduler's), bounded
 end to end by its timeout with ``asyncio.timeout`` (which cancels a name lookup, a stalled
-read or a drip alike). Sockets stay bounded by the concurrency: at most
+read or a drip alike; the lookups run on the resolver's threads, :mod:`.aioresolve`, so an
+abandoned one holds none of the loop's). Sockets stay bounded by the concurrency: at most
 ``concurrency`` connections in use, ``min(per_host, concurrency)`` to one host, and at most
 ``concurrency`` idle keep-alive connections kept, the oldest closed first.
 """
@@ -16,6 +17,7 @@ import socket
 from collections import deque
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -24,10 +26,12 @@ from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
 from ..urls import without_userinfo
+from .aioresolve import PoolResolver
 from .body import BodyReader
 from .deadline import Deadline
 from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import CREDENTIALS, reason, request_headers, without_credentials
+from .resolve import Resolver, pool_size
 from .tls import context_for
 
 __all__ = ["AsyncFetcher", "classify"]
@@ -52,6 +56,7 @@ class AsyncFetcher:
             proxies if proxies is not None else (from_env() if config.trust_env else Proxies())
         )
         self._session: aiohttp.ClientSession | None = None
+        self._resolver = Resolver(pool_size(config.concurrency))
         # The session sends the headers every request gets; the credentials go with each
         # request to the input's origin (None: there are none, the common case).
         headers = request_headers(config)
@@ -67,7 +72,11 @@ class AsyncFetcher:
             idle_cap=cfg.concurrency,
             limit=cfg.concurrency,
             limit_per_host=min(cfg.per_host, cfg.concurrency),
-            ttl_dns_cache=300,
+            # The resolver caches answers for the run and shares a name's lookup among its
+            # callers; aiohttp's own cache would shield each lookup from cancellation, so an
+            # abandoned one could never be dropped from the resolver's queue.
+            use_dns_cache=False,
+            resolver=PoolResolver(self._resolver),
             ssl=context_for(cfg),  # the run's one context (see .tls)
         )
         headers = self._headers
@@ -106,6 +115,8 @@ class AsyncFetcher:
             async with asyncio.timeout(timeout):
                 return await self._get(url, Deadline(timeout), phase, credentials, origin or url)
         except TimeoutError:
+            if phase.name == "headers" and self._resolver.looking_up(urlsplit(url).hostname):
+                phase.name = "name lookup"  # no answer for the name in time: abandoned
             return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
@@ -133,8 +144,10 @@ class AsyncFetcher:
                 ),
             ) as resp:
                 location = resp.headers.get("Location")
+                v = resp.version
+                version = None if v is None else f"{v.major}.{v.minor}"
                 if location and resp.status in REDIRECT_STATUSES:
-                    return Outcome(status=resp.status, location=location)
+                    return Outcome(status=resp.status, location=location, http_version=version)
                 phase.name = "body"
                 content_type = resp.headers.get("Content-Type")
                 with opened(self._sink(origin, content_type)) as sink:
@@ -151,6 +164,7 @@ class AsyncFetcher:
                         content_type=content_type,
                         retry_after=resp.headers.get("Retry-After"),
                         body=sink.keep(),
+                        http_version=version,
                     )
         except asyncio.CancelledError:
             raise

@@ -10,6 +10,11 @@ decoded here, in bounded steps (:class:`.body.BodyReader`: libcurl's own decodin
 Python touches each transfer a few times: to start it (:meth:`Transfer.start`), once per
 body chunk, and once when it ends (:meth:`Transfer.outcome`); header lines are only
 appended to a list as they come (a C call, no Python frame) and read when the body begins.
+
+Names are looked up on the run's resolver threads (:mod:`.resolve`), not by libcurl: a
+transfer whose name is not known yet waits off the multi handle, until its deadline at most,
+and goes on with the addresses found (``RESOLVE``), so a name that never answers holds
+neither a transfer past its time nor a resolver thread another name needs.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import contextlib
 import os
 import re
 import select
+import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -35,9 +42,11 @@ from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
 from ..core.scheduler import Job
+from ..urls import plain_authority
 from .body import BodyReader
 from .proxies import Proxies, from_env, tunnel_refused, unreachable
-from .request import request_headers, without_credentials
+from .request import reason, request_headers, without_credentials
+from .resolve import Address, Resolver, is_ip_literal, pool_size
 from .tls import curl_paths
 
 __all__ = ["WRITE_ERROR", "CurlError", "Transfer", "Transfers", "ascii_url", "classify"]
@@ -126,15 +135,22 @@ def idle_connections(concurrency: int) -> int:
 
 
 def ascii_url(url: str) -> str:
-    """``url`` as libcurl takes it: ASCII, the host in IDNA, other text percent-encoded,
-    no fragment. Raises UnicodeError for a host IDNA cannot encode."""
+    """``url`` as libcurl takes it: ASCII, the host in IDNA 2008 A-labels after UTS 46
+    mapping (as urllib3 and yarl write it: ``BÜCHER`` and ``bücher`` are one host,
+    ``straße`` is ``xn--strae-oqa``), other text percent-encoded, no fragment. Raises
+    UnicodeError for a host IDNA cannot encode."""
     if url.isascii():
         return url.split("#", 1)[0]
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = parts.netloc
+    info, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport, "", ""
+    if not hostport.startswith("["):  # an IPv6 literal is ASCII: left as it is
+        host, colon, port = hostport.partition(":")
     if not host.isascii():
-        netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
+        import idna  # here: most runs have no such host, and the tables take 3 ms to load
+
+        host = idna.encode(host, uts46=True).decode("ascii")
+    netloc = f"{info}{at}{host}{colon}{port}"
     safe = "!#$%&'()*+,/:;=?@[]~"
     return urlunsplit(
         (parts.scheme, quote(netloc, safe=safe), quote(parts.path, safe=safe),
@@ -175,6 +191,37 @@ def _value(head: bytes, start: int) -> str:
 #: A redirect's body is read (to keep the connection) up to this, then the transfer is cut.
 _DRAIN_AT_MOST: Final = 64 * 1024
 
+_COULDNT_RESOLVE: Final = 6
+#: How often (seconds) the loop looks at lookups running for transfers that wait for them.
+_LOOKUP_POLL: Final = 0.005
+#: A name's addresses are handed to libcurl again after this long (seconds): well before
+#: its DNS cache lets them go (60 s, CURLOPT_DNS_CACHE_TIMEOUT's default).
+_GIVE_AGAIN: Final = 20.0
+_GIVEN_AT_MOST: Final = 100_000
+
+
+def _name_key(key: str) -> str | None:
+    """``key`` (the scheduler's ``host:port``), or None for an address."""
+    return None if is_ip_literal(key.rpartition(":")[0]) else key
+
+
+def _lookup_key(url: str) -> str | None:
+    """``host:port`` of an ASCII URL, for RESOLVE; None for an address, which needs none."""
+    plain = plain_authority(url)
+    if plain is None:
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return None  # libcurl says why
+        host = parts.hostname or ""
+        scheme = parts.scheme.lower()
+        plain = host, port if port is not None else (443 if scheme == "https" else 80)
+    host, port = plain
+    if not host or is_ip_literal(host):
+        return None
+    return f"{host.lower().rstrip('.')}:{port}"
+
 
 class Transfer:
     """One reusable easy handle, and the attempt it is making for a :class:`Job`.
@@ -204,9 +251,11 @@ class Transfer:
         "content_type",
         "drained",
         "handle",
+        "http_version",
         "interrupted",
         "job",
         "location",
+        "lookup",
         "retry_after",
         "status",
         "timeout",
@@ -226,6 +275,7 @@ class Transfer:
         ct = config.connect_timeout
         self._connect_ms = None if ct is None else max(1, int(ct * 1000 + 0.5))
         self.job: Job | None = None
+        self.lookup: str | None = None  # the name to look up before it goes, "host:port"
         self.timeout = 0.0
         self._timeout_ms = -1  # TIMEOUT_MS as last set on the handle
         self._lines: list[bytes] = []  # header lines as libcurl hands them over
@@ -237,6 +287,7 @@ class Transfer:
         h.setopt(pycurl.PROXY, "")  # proxies come from fetchpool.transports.proxies, per URL
         h.setopt(pycurl.NOPROXY, "")  # and so does no_proxy: libcurl reads no environment
         h.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # decoded here, in bounded steps
+        h.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)  # HTTP/2 where TLS offers it
         # Wait for a connection that may carry this transfer as another HTTP/2 stream rather
         # than open one more (as curl -Z does): a handful of connections to a host, not one
         # per transfer in flight.
@@ -275,6 +326,7 @@ class Transfer:
         self.content_type: str | None = None
         self.location: str | None = None
         self.retry_after: str | None = None
+        self.http_version: str | None = None
 
     def start(self, job: Job) -> None:
         """Point the handle at ``job.target`` with ``job.time_left`` seconds allowed, and
@@ -297,11 +349,40 @@ class Transfer:
             self._timeout_ms = total_ms
         if self._connect_ms is not None:
             h.setopt(pycurl.CONNECTTIMEOUT_MS, min(self._connect_ms, total_ms))
+        proxy = ""
         if self._proxies is not None:
             proxy = self._proxies.for_url(job.target) or ""
             if proxy != self._proxy:
                 h.setopt(pycurl.PROXY, proxy)
                 self._proxy = proxy
+        if proxy:
+            self.lookup = None  # the proxy looks the name up
+        elif job.target.isascii():
+            self.lookup = _name_key(job.host)  # the scheduler's host:port is libcurl's
+        else:
+            self.lookup = _lookup_key(url)
+
+    def go_to(self, addresses: list[Address]) -> None:
+        """Connect to ``addresses`` for the name (the Host header, SNI and certificate
+        check stay on it). libcurl keeps them in the multi handle's DNS cache, which every
+        transfer on it uses, for a minute."""
+        assert self.lookup is not None
+        listed = ",".join(f"[{a}]" if af == socket.AF_INET6 else a for af, a in addresses)
+        # "+": the entry ages out of libcurl's DNS cache like a lookup of its own
+        self.handle.setopt(pycurl.RESOLVE, [f"+{self.lookup}:{listed}"])
+
+    def limit(self, left: float) -> None:
+        """Allow the transfer ``left`` seconds: what its name's lookup left of the time."""
+        total_ms = max(1, int(left * 1000 + 0.5))
+        if total_ms != self._timeout_ms:
+            self.handle.setopt(pycurl.TIMEOUT_MS, total_ms)
+            self._timeout_ms = total_ms
+        if self._connect_ms is not None:
+            self.handle.setopt(pycurl.CONNECTTIMEOUT_MS, min(self._connect_ms, total_ms))
+
+    def fail(self, outcome: Outcome) -> None:
+        """End the attempt before it reached libcurl (its name did not resolve in time)."""
+        self._fail = outcome
 
     # -- callbacks (libcurl calls them from inside perform / socket_action) ----------------
 
@@ -313,6 +394,7 @@ class Transfer:
         parts = head.split(None, 2)
         if len(parts) >= 2 and parts[1].isdigit():
             self.status = int(parts[1])
+            self.http_version = parts[0][5:].decode("latin-1")  # b"HTTP/2" -> "2"
         low = head.lower()
         encoding = None
         if _RARE_HEADERS.search(low) is None:
@@ -398,7 +480,9 @@ class Transfer:
             elif self._lines:
                 self._read_headers()  # for the status: did the response begin?
         if self.location is not None:  # as the other fetchers: the headers decide
-            return Outcome(status=self.status, location=self.location)
+            return Outcome(
+                status=self.status, location=self.location, http_version=self.http_version
+            )
         if code:
             if self._proxy and (failed := self._proxy_failed(code)) is not None:
                 return failed
@@ -417,6 +501,7 @@ class Transfer:
             content_type=self.content_type,
             retry_after=self.retry_after,
             body=kept,
+            http_version=self.http_version,
         )
 
     def _proxy_failed(self, code: int) -> Outcome | None:
@@ -458,6 +543,12 @@ class Transfers:
         self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
         self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
         self._by_handle: dict[pycurl.Curl, Transfer] = {}
+        self._resolver = Resolver(pool_size(config.concurrency))
+        # When each name's addresses were last handed to libcurl ("host:port" -> monotonic
+        # time): set again only after a while, since setting them costs for every transfer.
+        self._given: dict[str, float] = {}
+        # Transfers waiting for their name: the lookup's future and the attempt's deadline.
+        self._resolving: list[tuple[Transfer, Future[list[Address]], float]] = []
         self.running = 0
         use_epoll = hasattr(select, "epoll") and config.concurrency >= EPOLL_FROM
         self._epoll = select.epoll() if use_epoll else None
@@ -473,13 +564,67 @@ class Transfers:
         return transfer
 
     def add(self, transfer: Transfer) -> None:
-        self._multi.add_handle(transfer.handle)
         self.running += 1
+        name = transfer.lookup
+        if name is not None:
+            now = time.monotonic()
+            if now - self._given.get(name, -_GIVE_AGAIN) >= _GIVE_AGAIN:
+                host = name.rpartition(":")[0]
+                found = self._resolver.cached(host)
+                if found is None:  # the name's first lookup of the run: off the multi handle
+                    future = self._resolver.submit(host)
+                    self._resolving.append((transfer, future, now + transfer.timeout))
+                    return
+                transfer.go_to(found)
+                self._give(name, now)
+        self._multi.add_handle(transfer.handle)
+
+    def _give(self, name: str, now: float) -> None:
+        """``name``'s addresses are in libcurl's DNS cache from ``now`` on."""
+        if len(self._given) >= _GIVEN_AT_MOST:
+            self._given.clear()  # memory stays bounded on a run over millions of hosts
+        self._given[name] = now
+
+    def _looked_up(self) -> list[tuple[Transfer, int, str]]:
+        """Send each transfer whose name is found; return those whose name failed or whose
+        time ran out first (already off the books, whatever the caller does next)."""
+        now = time.monotonic()
+        waiting = []
+        ended: list[tuple[Transfer, int, str]] = []
+        for transfer, future, deadline in self._resolving:
+            if future.done():
+                try:
+                    found = future.result()
+                except Exception as exc:  # socket.gaierror, or a bug: the URL's error
+                    host = (transfer.lookup or "").rpartition(":")[0]
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+                    detail = f"cannot resolve {host}: {why or reason(exc)}"
+                    transfer.fail(Outcome.failed("dns", detail))
+                    ended.append((transfer, _COULDNT_RESOLVE, detail))
+                    continue
+                transfer.go_to(found)
+                transfer.limit(deadline - now)
+                self._give(transfer.lookup or "", now)
+                self._multi.add_handle(transfer.handle)
+            elif now >= deadline:
+                future.cancel()  # abandoned: the thread ends on its own
+                what = f"no complete answer within {transfer.timeout:g} s (the name lookup)"
+                transfer.fail(Outcome.failed("timeout", what))
+                ended.append((transfer, _TIMEOUT, what))
+            else:
+                waiting.append((transfer, future, deadline))
+        self._resolving = waiting
+        self.running -= len(ended)
+        return ended
 
     def finished(self, wait: float) -> Iterator[tuple[Transfer, int, str]]:
         """Drive the transfers for up to ``wait`` seconds; yield each that ended, with its
         libcurl result code (0: a complete response) and message. A yielded transfer is
         already off the multi handle and may be started again at once."""
+        if self._resolving:
+            yield from self._looked_up()
+            # lookups end on other threads, which cannot wake libcurl's wait: look often
+            wait = min(wait, _LOOKUP_POLL)
         if self._epoll is not None:
             self._drive_epoll(wait)
         else:
@@ -562,6 +707,9 @@ class Transfers:
             pass
 
     def close(self) -> None:
+        for _, future, _ in self._resolving:
+            future.cancel()  # a lookup not begun yet is not made
+        self._resolving = []
         for handle in self._by_handle:
             with contextlib.suppress(pycurl.error):  # it was not on the multi handle
                 self._multi.remove_handle(handle)
