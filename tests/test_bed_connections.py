@@ -47,12 +47,22 @@ def test_hosts_taking_turns_keep_their_connections(bed: Bed, tmp_path: Path) -> 
     assert len(_connections(lines)) == hosts, len(_connections(lines))
 
 
+def test_many_hosts_in_sight_keep_a_connection_each(bed: Bed, tmp_path: Path) -> None:
+    # 20 hosts in the look-ahead, 2 in flight: more hosts than the 8 connections the select
+    # path keeps for 2 in flight, so the run keeps one per host (the epoll path)
+    hosts = len(bed.hosts)
+    urls = [bed.url(i % hosts, f"/page/{i}") for i in range(hosts * 6)]
+    lines = _fetch(bed, tmp_path, urls, "-c", "2")
+    assert len(_connections(lines)) == hosts, len(_connections(lines))
+
+
 def test_a_connection_opened_again_resumes_its_tls_session(bed: Bed, tmp_path: Path) -> None:
-    # more hosts than connections kept (16 for 4 in flight): each turn of a host opens its
-    # connection again, on whichever of the 4 handles is free
+    # a look-ahead of 2 shows few hosts, so 16 connections are kept for 4 in flight; with
+    # 20 hosts taking turns each turn opens its host's connection again, on whichever of
+    # the 4 handles is free
     hosts = len(bed.hosts)
     urls = [bed.url(i % hosts, f"/page/{i}") for i in range(hosts * 3)]
-    lines = _fetch(bed, tmp_path, urls, "-c", "4", "--per-host", "1")
+    lines = _fetch(bed, tmp_path, urls, "-c", "4", "--per-host", "1", "--lookahead", "2")
     first: dict[str, str] = {}
     for x in lines:
         first.setdefault(x["host"], x["connection"])

@@ -120,18 +120,29 @@ def classify(code: int, message: str, got_response: bool, timeout: float) -> tup
     return "protocol", f"libcurl error {code}: {detail}"
 
 
-def idle_connections(concurrency: int) -> int:
-    """How many connections libcurl keeps open, idle or busy: four per transfer in flight
-    (libcurl's own default for a multi handle), so that hosts taking turns find their
-    connection still open, within half the descriptors the process may open."""
+#: Connections the epoll path keeps open at least, idle or busy (see idle_connections).
+KEEP_CONNECTIONS: Final = 2048
+#: Connections the select path keeps at most: every socket must stay numbered below 1024
+#: (FD_SETSIZE), which select cannot watch, with room for the process's other files.
+SELECT_KEEPS: Final = 960
+
+
+def idle_connections(concurrency: int, *, epoll: bool) -> int:
+    """How many connections libcurl keeps open, idle or busy. Hosts that take turns find
+    their connection still open only if there are as many as hosts in the cycle (with fewer,
+    every turn opens a new one): on the epoll path at least :data:`KEEP_CONNECTIONS`, within
+    half the descriptors the process may open; on the select path four per transfer in
+    flight (libcurl's own default), within :data:`SELECT_KEEPS`."""
+    if not epoll:
+        return max(concurrency, min(4 * concurrency, SELECT_KEEPS - concurrency))
     try:
         import resource
 
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     except (ImportError, OSError, ValueError):
         soft = 1024
-    budget = soft // 2 if soft > 0 else 4 * concurrency
-    return max(concurrency, min(4 * concurrency, budget))
+    budget = soft // 2 if soft > 0 else KEEP_CONNECTIONS
+    return max(concurrency, min(max(4 * concurrency, KEEP_CONNECTIONS), budget))
 
 
 def ascii_url(url: str) -> str:
@@ -525,17 +536,25 @@ class Transfers:
     drive it: the least Python per request. ``select`` cannot watch a socket numbered 1024
     or more, and each wake-up costs in proportion to the transfers running, so from there
     on (on Linux) the sockets are watched with epoll and libcurl is told which one is ready
-    (``socket_action``): more Python per request, but any number of sockets.
+    (``socket_action``): more Python per request, but any number of sockets. ``many_hosts``
+    (the run has more hosts in sight than the select path could keep a connection open for)
+    takes the epoll path too, so that a connection per host stays open while hosts take
+    turns (see :func:`idle_connections`).
     """
 
-    def __init__(self, config: Config, proxies: Proxies | None = None) -> None:
+    def __init__(
+        self, config: Config, proxies: Proxies | None = None, *, many_hosts: bool = False
+    ) -> None:
         self._config = config
         if proxies is None:
             proxies = from_env() if config.trust_env else Proxies()
         self._proxies = proxies
         self._ca = tls_options(config)
         self._multi = pycurl.CurlMulti()
-        self._multi.setopt(pycurl.M_MAXCONNECTS, idle_connections(config.concurrency))
+        # Many hosts in sight: more connections kept than select could watch, so epoll.
+        use_epoll = hasattr(select, "epoll") and (config.concurrency >= EPOLL_FROM or many_hosts)
+        self.kept = idle_connections(config.concurrency, epoll=use_epoll)
+        self._multi.setopt(pycurl.M_MAXCONNECTS, self.kept)
         # TLS sessions (and the DNS cache) shared by every handle: a host's connection opened
         # again, by whichever handle, resumes its session instead of a full handshake (the
         # libcurl pycurl bundles keeps them per multi handle anyway; an older one per handle).
@@ -550,7 +569,6 @@ class Transfers:
         # Transfers waiting for their name: the lookup's future and the attempt's deadline.
         self._resolving: list[tuple[Transfer, Future[list[Address]], float]] = []
         self.running = 0
-        use_epoll = hasattr(select, "epoll") and config.concurrency >= EPOLL_FROM
         self._epoll = select.epoll() if use_epoll else None
         self._watched: dict[int, int] = {}  # socket -> the epoll events wanted
         self._due: float | None = None  # when libcurl wants its timer call (monotonic)
