@@ -1,12 +1,14 @@
-"""The curl mode's connections on the real-web bed, counted in nginx's access log: HTTP/2
-streams share a connection to a host, hosts taking turns find their connection still open,
-and a connection opened again resumes its TLS session."""
+"""Connections on the real-web bed, counted in nginx's access log: in the curl mode HTTP/2
+streams share a connection to a host and a connection opened again resumes its TLS session;
+in the curl and async modes hosts taking turns find their connection still open."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+
+import pytest
 
 from bed import Bed
 
@@ -47,12 +49,13 @@ def test_hosts_taking_turns_keep_their_connections(bed: Bed, tmp_path: Path) -> 
     assert len(_connections(lines)) == hosts, len(_connections(lines))
 
 
-def test_many_hosts_in_sight_keep_a_connection_each(bed: Bed, tmp_path: Path) -> None:
-    # 20 hosts in the look-ahead, 2 in flight: more hosts than the 8 connections the select
-    # path keeps for 2 in flight, so the run keeps one per host (the epoll path)
+@pytest.mark.parametrize("mode", ["curl", "async"])
+def test_many_hosts_in_sight_keep_a_connection_each(bed: Bed, tmp_path: Path, mode: str) -> None:
+    # 20 hosts taking turns, 2 in flight: more hosts than the 8 connections libcurl's select
+    # path keeps for 2 in flight (the curl mode takes the epoll path), or than 2 kept idle
     hosts = len(bed.hosts)
     urls = [bed.url(i % hosts, f"/page/{i}") for i in range(hosts * 6)]
-    lines = _fetch(bed, tmp_path, urls, "-c", "2")
+    lines = _fetch(bed, tmp_path, urls, "-m", mode, "-c", "2")
     assert len(_connections(lines)) == hosts, len(_connections(lines))
 
 

@@ -20,7 +20,8 @@ from ..core.drive import Finished, drive
 from ..core.outcome import Outcome
 from ..core.scheduler import Job, Scheduler
 from ..records import Record
-from ..transports.curl import CurlError, Transfer, Transfers, idle_connections
+from ..transports.curl import CurlError, Transfer, Transfers
+from ..transports.keep import kept_connections
 
 __all__ = ["run"]
 
@@ -43,10 +44,10 @@ class _Multi:
     def _transfers(self) -> Transfers:
         """The multi handle, made when the first request starts: by then the scheduler has
         read its look-ahead, and the hosts in it say whether to keep a connection for more
-        hosts than the select path can (see :class:`~fetchpool.transports.curl.Transfers`)."""
+        hosts than the select path can (see :mod:`fetchpool.transports.keep`)."""
         if self._multi is None:
             cfg = self._config
-            many = self._scheduler.hosts_known > idle_connections(cfg.concurrency, epoll=False)
+            many = self._scheduler.hosts_known > kept_connections(cfg.concurrency, select=True)
             self._multi = Transfers(cfg, many_hosts=many)
         return self._multi
 

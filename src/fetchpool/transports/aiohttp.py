@@ -29,6 +29,7 @@ from ..urls import without_userinfo
 from .aioresolve import PoolResolver
 from .body import BodyReader
 from .deadline import Deadline
+from .keep import kept_connections
 from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import CREDENTIALS, reason, request_headers, without_credentials
 from .resolve import Resolver, pool_size
@@ -69,7 +70,7 @@ class AsyncFetcher:
     async def __aenter__(self) -> AsyncFetcher:
         cfg = self._config
         connector = _BoundedConnector(
-            idle_cap=cfg.concurrency,
+            idle_cap=kept_connections(cfg.concurrency),
             limit=cfg.concurrency,
             limit_per_host=min(cfg.per_host, cfg.concurrency),
             # The resolver caches answers for the run and shares a name's lookup among its
@@ -185,16 +186,22 @@ def _timed_out(timeout: float, waiting_for: str) -> Outcome:
 
 class _BoundedConnector(aiohttp.TCPConnector):
     """aiohttp limits connections in use but keeps idle keep-alive ones per host for 15 s,
-    without a total: a run over many hosts would pile up thousands of open sockets. This
-    one keeps at most ``idle_cap`` idle, closing the oldest."""
+    without a total: a run over many hosts would pile up open sockets without end. This
+    one keeps at most ``idle_cap`` idle (see :mod:`.keep`), closing the oldest."""
 
     def __init__(self, *, idle_cap: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._idle_cap = idle_cap
+        self._releases = 0
 
     def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
         super()._release(key, protocol, should_close=should_close)
         idle: dict[Any, deque[tuple[Any, float]]] = self._conns
+        if len(idle) * (self.limit_per_host or self._idle_cap) <= self._idle_cap:
+            return  # cannot be over: no need to count
+        self._releases += 1
+        if self._releases % 32:
+            return  # counting walks every host: a few over the cap for a moment is fine
         total = sum(len(q) for q in idle.values())
         while total > self._idle_cap:
             oldest = min(idle, key=lambda k: idle[k][0][1])

@@ -44,6 +44,7 @@ from ..core.redirects import REDIRECT_STATUSES
 from ..core.scheduler import Job
 from ..urls import plain_authority
 from .body import BodyReader
+from .keep import kept_connections
 from .proxies import Proxies, from_env, tunnel_refused, unreachable
 from .request import reason, request_headers, without_credentials
 from .resolve import Address, Resolver, is_ip_literal, pool_size
@@ -118,31 +119,6 @@ def classify(code: int, message: str, got_response: bool, timeout: float) -> tup
     if code in _BUGS:
         return "internal", f"libcurl error {code}: {detail}"
     return "protocol", f"libcurl error {code}: {detail}"
-
-
-#: Connections the epoll path keeps open at least, idle or busy (see idle_connections).
-KEEP_CONNECTIONS: Final = 2048
-#: Connections the select path keeps at most: every socket must stay numbered below 1024
-#: (FD_SETSIZE), which select cannot watch, with room for the process's other files.
-SELECT_KEEPS: Final = 960
-
-
-def idle_connections(concurrency: int, *, epoll: bool) -> int:
-    """How many connections libcurl keeps open, idle or busy. Hosts that take turns find
-    their connection still open only if there are as many as hosts in the cycle (with fewer,
-    every turn opens a new one): on the epoll path at least :data:`KEEP_CONNECTIONS`, within
-    half the descriptors the process may open; on the select path four per transfer in
-    flight (libcurl's own default), within :data:`SELECT_KEEPS`."""
-    if not epoll:
-        return max(concurrency, min(4 * concurrency, SELECT_KEEPS - concurrency))
-    try:
-        import resource
-
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    except (ImportError, OSError, ValueError):
-        soft = 1024
-    budget = soft // 2 if soft > 0 else KEEP_CONNECTIONS
-    return max(concurrency, min(max(4 * concurrency, KEEP_CONNECTIONS), budget))
 
 
 def ascii_url(url: str) -> str:
@@ -553,7 +529,7 @@ class Transfers:
         self._multi = pycurl.CurlMulti()
         # Many hosts in sight: more connections kept than select could watch, so epoll.
         use_epoll = hasattr(select, "epoll") and (config.concurrency >= EPOLL_FROM or many_hosts)
-        self.kept = idle_connections(config.concurrency, epoll=use_epoll)
+        self.kept = kept_connections(config.concurrency, select=not use_epoll)
         self._multi.setopt(pycurl.M_MAXCONNECTS, self.kept)
         # TLS sessions (and the DNS cache) shared by every handle: a host's connection opened
         # again, by whichever handle, resumes its session instead of a full handshake (the
