@@ -190,9 +190,14 @@ def test_trusted_bundle_is_the_system_store_plus_the_ca(bed: Bed) -> None:
 @pytest.mark.parametrize("https", [False, True], ids=["http", "https"])
 def test_proxies(bed: Bed, https: bool) -> None:
     url = bed.url(6, "/page/6", https=https)
+    mark = bed.mark()
     for proxy in (bed.proxy_url, bed.auth_proxy_url):
         r = curl(bed, "-x", proxy, url)
         assert code_version(r)[0] == "200", (proxy, r.stderr)
+    assert curl(bed, url).returncode == 0
+    # each proxy connects onward from its own address: nginx tells them from a direct request
+    remotes = [e["remote"] for e in bed.access_log(since=mark, wait_for=3)]
+    assert remotes == [layout.PROXY, layout.AUTH_PROXY, "127.0.0.1"]
     r = curl(bed, "-x", bed.auth_proxy_url_no_credentials, url)
     if https:  # the CONNECT is refused
         assert r.returncode == 56 and "407" in r.stderr

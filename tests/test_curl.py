@@ -196,6 +196,7 @@ def test_check_url_fast_path_agrees_with_the_full_check(
         title=st.none() | st.text(),
         sha256=st.none() | st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
         links=st.none() | st.integers(0, 10**6),
+        http_version=st.none() | st.sampled_from(["1.0", "1.1", "2", "3"]) | st.text(),
     )
 )
 @example(Record(url="http://a.test/", status=200, final_url="http://a.test/", elapsed=0.0))

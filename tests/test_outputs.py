@@ -167,11 +167,32 @@ def test_sqlite_resume_reads_urls_and_completes_an_older_table(tmp_path: Path) -
     out.close()
     assert seen == ["http://a/"]
     db = sqlite3.connect(path)
-    assert "content_type" in {row[1] for row in db.execute("PRAGMA table_info(results)")}
+    columns = {row[1] for row in db.execute("PRAGMA table_info(results)")}
+    assert {"content_type", "http_version"} <= columns
     assert db.execute("SELECT url, status FROM results ORDER BY url").fetchall() == [
         ("http://a/", 200),
         ("http://b/", 404),
     ]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".sqlite"])
+def test_every_output_carries_the_http_version(tmp_path: Path, suffix: str) -> None:
+    path = str(tmp_path / f"out{suffix}")
+    writer = open_output(path)
+    writer.write(Record(url="http://a/", status=200, http_version="2"))
+    writer.write(Record(url="http://b/", error="dns: cannot resolve b"))
+    writer.close()
+    if suffix == ".sqlite":
+        db = sqlite3.connect(path)
+        rows = db.execute("SELECT url, http_version FROM results ORDER BY url").fetchall()
+        db.close()
+    elif suffix == ".csv":
+        with open(path, newline="") as f:
+            rows = [(r["url"], r["http_version"] or None) for r in csv.DictReader(f)]
+    else:
+        with open(path) as f:
+            rows = [(r["url"], r["http_version"]) for r in map(json.loads, f)]
+    assert sorted(rows) == [("http://a/", "2"), ("http://b/", None)]
 
 
 def test_sqlite_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:

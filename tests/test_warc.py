@@ -440,3 +440,100 @@ def test_the_fast_surt_equals_surt_on_generated_urls() -> None:
             fast += 1
             assert got == surt.surt(url), url
     assert fast > 1000
+
+
+def test_the_fast_head_reading_equals_the_full_one_on_generated_heads() -> None:
+    from fetchpool.warc.index import _head_fields, head_fields
+
+    rng = random.Random("heads")
+    statuses = [b"HTTP/1.1 200 OK", b"HTTP/1.1  404 Not Found", b"HTTP/1.0 301",
+                b"HTTP/1.1 2000", b"HTTP/2 200", b"HTTP/1.1 abc", b"ICY 200 OK",
+                b"HTTP/1.1 500 \xe9rror"]  # fmt: skip
+    names = [b"Content-Type", b"content-type", b"CONTENT-TYPE ", b"Content-Typo",
+             b"X-Content-Type", b"Server", b"Content-Type\t"]  # fmt: skip
+    values = [b"text/html", b" text/html; charset=utf-8 ", b"\ttext/plain\t", b"", b"a\tb",
+              b"caf\xe9", b"x\x7fy", b"image/png  ", b"x\x1f \t",
+              b"\x0bx"]  # fmt: skip
+    for _ in range(5000):
+        lines = [rng.choice(statuses)]
+        for _ in range(rng.randint(0, 4)):
+            lines.append(rng.choice(names) + b":" + rng.choice(values))
+            if rng.random() < 0.05:
+                lines.append(rng.choice([b" folded", b"\tfolded"]))
+        eol = rng.choice([b"\r\n", b"\n"])
+        head = eol.join(lines) + eol + eol
+        assert head_fields(head) == _head_fields(head), head
+
+
+def test_the_fast_base32_equals_base64s() -> None:
+    from fetchpool.warc.format import b32
+
+    for i in range(2000):
+        raw = hashlib.sha256(str(i).encode()).digest()
+        assert b32(raw) == base64.b32encode(raw).decode()
+
+
+# -- the archive's own process -----------------------------------------------------------------
+
+
+def _archive_child(parent: int, deadline: float) -> int:
+    """The pid of the archive's process under ``parent``, waited for until ``deadline``."""
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == parent and b"fetchpool.warc.child" in cmd:
+                return int(entry.name)
+        time.sleep(0.05)
+    raise AssertionError(f"no archive process under {parent}")
+
+
+def _gone(pid: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":  # dead, waiting for init to reap it
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_the_archive_process_ends_with_the_run(
+    archive_site: TestSite, tmp_path: Path, fetchpool_bin: str, clean_env: dict[str, str],
+    how: str,
+) -> None:  # fmt: skip
+    listing = tmp_path / "urls.txt"
+    listing.write_text("".join(archive_site.url(f"/delay/200/{i}") + "\n" for i in range(400)))
+    out = tmp_path / "out.jsonl"
+    args = [fetchpool_bin, "fetch", str(listing), "-o", str(out), "-c", "2",
+            "--warc", str(tmp_path / "a.warc.gz"), "-q"]  # fmt: skip
+    proc = subprocess.Popen(args, env=clean_env, stderr=subprocess.DEVNULL)
+    try:
+        child = _archive_child(proc.pid, time.monotonic() + 60)
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.read_bytes().count(b"\n") >= 2):  # records are flowing
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(getattr(signal, how))
+        code = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _gone(child, time.monotonic() + 30), "the archive's process outlived the run"
+    if how == "SIGINT":  # Ctrl-C: every finished record written, each pointing at its response
+        assert code == 130
+        recs = records_of(out)
+        assert len(recs) >= 2
+        for rec in recs:
+            found = record_at(tmp_path / rec["warc_file"], rec["warc_offset"])
+            assert found["headers"]["WARC-Target-URI"] == rec["url"]

@@ -59,8 +59,9 @@ USER_AGENT: Final = f"fetchpool/{__version__}"
 class Config:
     """How to fetch: limits and request settings. Validated on creation.
 
-    ``timeout`` bounds each attempt end to end (connect, headers, redirects and the whole
-    body); ``connect_timeout`` (None: the same as ``timeout``) bounds making a connection.
+    ``timeout`` bounds each attempt end to end (the name lookup, connect, headers, redirects
+    and the whole body); ``connect_timeout`` (None: the same as ``timeout``) bounds making a
+    connection.
     ``retries`` more attempts are made after a connection error, a timeout, a truncated body
     or a 408, 429, 500, 502, 503 or 504, waiting ``backoff`` × 2^(n-1) seconds with jitter
     (or what ``Retry-After`` asks), never more than ``max_wait`` seconds.
@@ -87,6 +88,8 @@ class Config:
     ``cacert``: trust the CA certificates in this PEM file instead of the system store
     (which honours ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``); ``insecure``: check no
     certificate and no host name (curl's ``--cacert`` and ``-k``).
+    ``robots``: fetch each origin's robots.txt once, first, and fetch no URL it disallows
+    (see :mod:`fetchpool.core.robots`; such a URL gets a ``robots`` error record).
     ``archive`` takes the exact bytes of every request of a URL when its record is made
     (see :mod:`fetchpool.warc`; set by ``fetchpool.run(warc=...)``); None: nothing is captured.
     """
@@ -113,6 +116,7 @@ class Config:
     cluster: str | None = None
     cacert: str | None = None
     insecure: bool = False
+    robots: bool = False
     archive: Archive | None = None
 
     def __post_init__(self) -> None:
@@ -189,6 +193,7 @@ class Settings(TypedDict, total=False):
     cluster: str | None
     cacert: str | None
     insecure: bool
+    robots: bool
     archive: Archive | None
 
 

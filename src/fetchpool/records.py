@@ -18,6 +18,7 @@ ERROR_KINDS: Final[dict[str, str]] = {
     "redirect": "too many redirects, a loop, or a redirect to a scheme other than http(s)",
     "protocol": "the server's reply is not valid HTTP",
     "tls": "the TLS handshake or certificate check failed",
+    "robots": "the origin's robots.txt disallows the URL, or could not be had (--robots)",
     "interrupted": "the run stopped before this URL was fetched",
     "worker-died": "the worker process fetching this URL died (killed, out of memory, a crash)",
     "internal": "a bug in fetchpool: please report it",
@@ -36,6 +37,8 @@ class Record:
     (``--extract``; see :mod:`fetchpool.bodies.extract`) and are None otherwise.
     ``warc_file`` and ``warc_offset`` say where the last response archived for the URL
     lies (``--warc``; see :mod:`fetchpool.warc`), None otherwise.
+    ``http_version`` is the protocol the last response came in ("1.0", "1.1", "2"), None
+    when no response came.
     """
 
     url: str
@@ -54,6 +57,7 @@ class Record:
     # offset of its record there. None when the run does not archive.
     warc_file: str | None = None
     warc_offset: int | None = None
+    http_version: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -104,6 +108,7 @@ def response_record(
     final_url: str,
     content_type: str | None,
     attempts: int,
+    http_version: str | None = None,
 ) -> Record:
     """``Record(url=url, status=status, ...)`` for a response, the other fields None — made
     without the frozen dataclass's ``__init__`` (see :class:`_Unfrozen`), because the engines
@@ -123,5 +128,6 @@ def response_record(
     rec.links = None
     rec.warc_file = None
     rec.warc_offset = None
+    rec.http_version = http_version
     rec.__class__ = Record
     return rec  # type: ignore[no-any-return]

@@ -47,6 +47,7 @@ def unavailable() -> str | None:
 class Bed:
     # the fault names, for tests to spell as bed.EXPIRED etc.
     NXDOMAIN, DEAD, SLOW, V6ONLY = layout.NXDOMAIN, layout.DEAD, layout.SLOW, layout.V6ONLY
+    DELAY, CRAWL_DELAY = layout.DELAY, layout.CRAWL_DELAY
     EXPIRED, WRONGNAME, SILENT, REFUSED = (
         layout.EXPIRED,
         layout.WRONGNAME,
@@ -104,7 +105,10 @@ class Bed:
         dns.wait(self.name, dns_procs, self.n, deadline)
         nginx.wait(self.name, web, self.n, deadline)
         proxy.wait(self.name, proxies, deadline)
-        self._log_start = self.mark()  # the readiness probe's request is not the tests'
+        # The readiness probe's request is not the tests': nginx logs it just after it
+        # answered, so wait for its line before marking where the tests' begin.
+        proc.wait_until("nginx's log", lambda: self.mark() > 0, deadline, [web])
+        self._log_start = self.mark()
         self.started_in = time.monotonic() - t0
 
     # -- running things inside ------------------------------------------------------------
@@ -181,6 +185,14 @@ class Bed:
             if len(lines) >= wait_for or time.monotonic() >= deadline:
                 return lines
             time.sleep(0.01)
+
+    def slow_lookups(self) -> list[tuple[str, str]]:
+        """Every query the slow DNS server (``*.slow.test``) has had: (type, name) pairs."""
+        try:
+            text = (self.work / "slowdns.queries").read_text()
+        except FileNotFoundError:
+            return []
+        return [(t, n) for t, _, n in (line.partition(" ") for line in text.splitlines())]
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ HERE = Path(__file__).parent
 def hosts_file(n: int) -> str:
     lines = [f"{layout.host_addr(i)} {layout.host_name(i)}" for i in range(n)]
     lines += [f"{addr} {name}" for name, addr in layout.IDN.items()]
+    lines.append(f"{layout.DELAY_ADDR} {layout.DELAY}")
     lines += [f"{addr} {name}" for name, addr in layout.FAULT_ADDRS.items()]
     lines.append(f"{layout.V6_ADDR} {layout.V6ONLY}")  # AAAA only: A queries get NODATA
     return "\n".join(lines) + "\n"
@@ -65,6 +66,7 @@ def launch(ns: str, work: Path, n: int, delay: float) -> list[proc.Proc]:
             str(delay),
             layout.SLOW,
             layout.SLOW_ADDR,
+            str(work / "slowdns.queries"),
         ],
         work / "slowdns.log",
         pipe=True,

@@ -20,6 +20,8 @@ IDN = {  # IDNA 2008 (A-labels); straße is "strasse.test" under the older IDNA 
 }
 SLOW = "slow.test"  # and any name under it, so a benchmark can use names no cache holds
 SLOW_ADDR = "127.0.1.3"
+DELAY = "delay.test"  # robots.txt with Crawl-delay: 1
+DELAY_ADDR = "127.0.1.4"
 V6ONLY = "v6only.test"  # AAAA ::1 only
 V6_ADDR = "::1"
 
@@ -44,6 +46,8 @@ PROXY_USER, PROXY_PASSWORD = "bed", "secret"
 
 ROBOTS_KINDS = ("rules", "404", "500")  # host i serves ROBOTS_KINDS[i % 3] for /robots.txt
 ROBOTS_RULES = "User-agent: *\nDisallow: /private/\n"
+CRAWL_DELAY = 1  # seconds, asked by DELAY's robots.txt
+DELAY_RULES = f"User-agent: *\nCrawl-delay: {CRAWL_DELAY}\nDisallow: /private/\n"
 
 
 def host_name(i: int) -> str:

@@ -18,7 +18,7 @@ LOG_FORMAT = (
     '"status":"$status","bytes":"$body_bytes_sent","server_protocol":"$server_protocol",'
     '"ssl_protocol":"$ssl_protocol","connection":"$connection",'
     '"connection_requests":"$connection_requests","ssl_session_reused":"$ssl_session_reused",'
-    '"user_agent":"$http_user_agent"}'
+    '"user_agent":"$http_user_agent","proxy_authorization":"$http_proxy_authorization"}'
 )
 
 ROUTES = r"""
@@ -38,6 +38,7 @@ ROUTES = r"""
     location = /robots.txt {
         if ($robots = 404) { return 404; }
         if ($robots = 500) { return 500; }
+        if ($robots = delay) { return 200 '__DELAY_RULES__'; }
         default_type text/plain;
         return 200 '__RULES__';
     }
@@ -89,8 +90,8 @@ def config(work: Path, n: int, certs: tls.Certs) -> str:
     special = certs.issue("special", *tls.special_names())
     servers.append(
         _server(
-            [*layout.IDN.values(), layout.SLOW_ADDR, layout.V6_ADDR],
-            [*layout.IDN, layout.SLOW, f"*.{layout.SLOW}", layout.V6ONLY],
+            [*layout.IDN.values(), layout.SLOW_ADDR, layout.DELAY_ADDR, layout.V6_ADDR],
+            [*layout.IDN, layout.SLOW, f"*.{layout.SLOW}", layout.DELAY, layout.V6ONLY],
             special,
             h2,
         )
@@ -136,6 +137,7 @@ http {{
     ssl_session_cache shared:bed:10m;
     map $host $robots {{
         default rules;
+        {layout.DELAY} delay;
         {robots}
     }}
     map $host $other_host {{
@@ -148,7 +150,8 @@ http {{
 
 def launch(ns: str, work: Path, n: int, certs: tls.Certs) -> proc.Proc:
     (work / "tmp").mkdir(exist_ok=True)
-    (work / "routes.conf").write_text(ROUTES.replace("__RULES__", layout.ROBOTS_RULES))
+    routes = ROUTES.replace("__RULES__", layout.ROBOTS_RULES)
+    (work / "routes.conf").write_text(routes.replace("__DELAY_RULES__", layout.DELAY_RULES))
     conf = work / "nginx.conf"
     conf.write_text(config(work, n, certs))
     argv = ["nginx", "-p", str(work), "-c", str(conf), "-g", "daemon off;"]

@@ -13,6 +13,7 @@ def config(work: Path, label: str, listen: str, auth: bool) -> str:
     lines = [
         f"Port {layout.PROXY_PORT}",
         f"Listen {listen}",
+        f"Bind {listen}",  # its connections onward come from its own address: nginx's `remote`
         "Timeout 30",
         "MaxClients 4000",
         f'LogFile "{work}/{label}.log"',

@@ -65,4 +65,11 @@ def host_groups(n: int) -> list[list[int]]:
 
 
 def special_names() -> list[str]:
-    return [*layout.IDN, layout.SLOW, f"*.{layout.SLOW}", layout.V6ONLY, layout.V6_ADDR]
+    return [
+        *layout.IDN,
+        layout.SLOW,
+        f"*.{layout.SLOW}",
+        layout.DELAY,
+        layout.V6ONLY,
+        layout.V6_ADDR,
+    ]

@@ -126,6 +126,11 @@ class KeptBody:
     def __init__(self, sink: BodySink) -> None:
         self._sink = sink
 
+    @property
+    def sink(self) -> BodySink:
+        """The sink holding the body (robots.txt's, say, read by the scheduler)."""
+        return self._sink
+
     def done(self, record: Record) -> Record:
         try:
             return self._sink.done(record)

@@ -44,8 +44,8 @@ _CONFIG_FLAGS: Final[list[tuple[Any, ...]]] = [
      f"how requests run at once: {', '.join(MODES)} (default: {{default}})"),
     ("-c", "--concurrency", whole, "N", "requests in flight at most (default: {default})"),
     ("--timeout", seconds, "S",
-     "seconds allowed for each attempt at a URL, end to end: connect, headers, redirects and "
-     "the whole body (default: {default:g})"),
+     "seconds allowed for each attempt at a URL, end to end: the name lookup, connect, "
+     "headers, redirects and the whole body (default: {default:g})"),
     ("--connect-timeout", seconds, "S",
      "seconds allowed to make a connection (default: the --timeout)"),
     ("--retries", whole, "N",
@@ -81,6 +81,11 @@ _CONFIG_FLAGS: Final[list[tuple[Any, ...]]] = [
      "SSL_CERT_FILE and SSL_CERT_DIR"),
     ("-k", "--insecure", bool, None,
      "check no certificate and no host name (as curl -k): for test servers only"),
+    ("--robots", bool, None,
+     "obey robots.txt (RFC 9309): fetch each origin's /robots.txt once, first, under the same "
+     "limits; a URL it disallows gets a robots error record; Crawl-delay and Request-rate "
+     "space that host's requests; a 4xx robots.txt allows everything, a 407, 429, 5xx or no "
+     "answer disallows the whole origin for the run"),
     ("--cluster", str, "ADDRESS",
      "fetch on a Dask cluster: a scheduler's address (tcp://host:8786) or local:N (N worker "
      "processes here); -m names the engine each worker runs, and -c, --per-host (at least 1 "

@@ -44,6 +44,8 @@ class Outcome:
     body: KeptBody | None = None
     # The exact bytes of this request and its response, when the run archives (--warc).
     capture: Capture | None = None
+    # The protocol the response came in: "1.1", "2" (None: no response).
+    http_version: str | None = None
 
     @classmethod
     def failed(cls, kind: str, detail: str) -> Outcome:

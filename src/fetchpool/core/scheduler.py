@@ -15,6 +15,11 @@ An attempt is a request and the redirect hops after it; ``timeout`` bounds the t
 requests are in flight, together (time spent waiting for a turn between hops does not
 count). A retry starts a new attempt at the URL that failed.
 
+With ``robots`` (:mod:`.robots`), a URL waits until its origin's robots.txt has been
+fetched — an internal job, first in its host's line, under the same limits, whose answer
+is no record but the origin's verdict for the run — and a URL it disallows (an input or a
+redirect hop) becomes a ``robots`` error record.
+
 Input is read ahead by at most ``lookahead`` URLs (plus those waiting to be retried, which
 count against the same budget), so a worker never sits idle behind a busy host while URLs
 for other hosts wait in that window, and memory stays O(concurrency + lookahead). Hosts
@@ -28,6 +33,7 @@ import itertools
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,6 +54,8 @@ from .limits import HostState, Spacing
 from .outcome import Outcome
 from .redirects import redirect_target
 from .retry import THROTTLE_STATUS, backoff, retryable, server_wait
+from .robots import MAX_REDIRECTS as ROBOTS_REDIRECTS
+from .robots import Verdict, agent_token, kept_bytes, robots_url, verdict
 
 if TYPE_CHECKING:
     from ..warc.capture import Capture
@@ -78,6 +86,7 @@ class Job:
     started: float = 0.0  # when the request in flight started
     foreign: bool = False  # target is on another origin than url: send no credentials
     captures: list[Capture] | None = None  # what its requests sent and got (--warc)
+    robots: bool = False  # the fetch of an origin's robots.txt (--robots): no record
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,13 @@ class Scheduler:
         # Read on every poll: kept here, not looked up through the config each time.
         self._limit = config.concurrency
         self._read_ahead = config.read_ahead
+        # --robots: each origin's verdict, the jobs waiting for one, records to hand over.
+        self._verdicts: dict[tuple[str, str, int | None], Verdict] = {}
+        self._parked: dict[tuple[str, str, int | None], list[Job]] = {}
+        self._ready: deque[Record] = deque()
+        self._delays: dict[str, float] = {}  # host key -> seconds between its requests
+        self._robots = config.robots
+        self._agent = agent_token(config.headers.get("User-Agent", ""))
 
     @property
     def concurrency(self) -> int:
@@ -137,6 +153,8 @@ class Scheduler:
 
     def poll(self) -> Step:
         now = self._clock()
+        if self._ready:
+            return self._ready.popleft()  # URLs a robots.txt just disallowed
         # The checks of _release_due and _intake written out first: this runs once or twice
         # for every request, and most polls have nothing due and nothing to read.
         if self._delayed or now >= self._next_sweep:
@@ -188,8 +206,12 @@ class Scheduler:
                 job.captures = []
             job.captures.append(outcome.capture)
         if outcome.location is not None:
-            nxt, why = redirect_target(job.target, outcome.location, job.seen, cfg.max_redirects)
+            hops = ROBOTS_REDIRECTS if job.robots else cfg.max_redirects
+            nxt, why = redirect_target(job.target, outcome.location, job.seen, hops)
             if nxt is None:
+                if job.robots:
+                    self._robots_known(job, Outcome.failed("redirect", why or "refused"))
+                    return None
                 return self._archived(
                     job, _record(job, Outcome.failed("redirect", why or "refused"), now)
                 )
@@ -200,6 +222,8 @@ class Scheduler:
             job.target, job.host, job.foreign = nxt, host_key(nxt), foreign
             if job.time_left > 0:
                 job.hop = True
+                if self._robots and not job.robots:
+                    return self._robots_gate(job, now)  # where it leads may be disallowed
                 self._queue(job, front=True)  # a hop goes before its host's fresh URLs
                 return None
             outcome = Outcome.failed(
@@ -213,6 +237,9 @@ class Scheduler:
                 wait = self._wait(job, outcome)
             heapq.heappush(self._delayed, (now + wait, next(self._seq), job))
             self._held += 1
+            return None
+        if job.robots:
+            self._robots_known(job, outcome)
             return None
         record = _record(job, outcome, now)
         if job.captures is not None:
@@ -252,13 +279,71 @@ class Scheduler:
             key = admit(url)
             if not isinstance(key, str):
                 return key  # the invalid-url record
-            self._queue(Job(url, url, key, {url}), front=False)  # positional: a third cheaper
+            job = Job(url, url, key, {url})  # positional: a third cheaper
+            if not self._robots:
+                self._queue(job, front=False)
+            elif (refused := self._robots_gate(job, 0.0)) is not None:
+                return refused
         return None
+
+    # -- robots.txt (--robots) --------------------------------------------------------
+
+    def _robots_gate(self, job: Job, now: float) -> Record | None:
+        """Queue ``job`` if its target's robots.txt allows it; its ``robots`` record if not;
+        park it (and queue the robots.txt fetch, once) while its verdict is not known."""
+        key = origin(job.target)
+        known = self._verdicts.get(key)
+        if known is None:
+            parked = self._parked.get(key)
+            if parked is None:
+                parked = self._parked[key] = []
+                src = robots_url(job.target)
+                fetch = Job(url=src, target=src, host=host_key(src), seen={src}, robots=True)
+                self._queue(fetch, front=True)
+            parked.append(job)
+            self._held += 1
+            return None
+        why = known.refusal(without_userinfo(job.target), self._agent)
+        if why is None:
+            self._queue(job, front=job.hop)
+            return None
+        if job.target != job.url:
+            why += f" (a redirect led to {without_userinfo(job.target)[:200]})"
+        record = error_record(
+            job.url,
+            "robots",
+            why,
+            elapsed=now - job.first_start if job.attempt else 0.0,
+            attempts=job.attempt,
+        )
+        return self._archived(job, record)
+
+    def _robots_known(self, job: Job, outcome: Outcome) -> None:
+        """The robots.txt fetch ``job`` is over: its origin's verdict, for the run; the
+        jobs that waited for it go on (or become records)."""
+        body = kept_bytes(outcome.body)
+        job.captures = None  # not a URL of the input: nothing to archive under its name
+        key = origin(job.url)
+        found = self._verdicts[key] = verdict(job.url, outcome, body, self._agent)
+        if found.delay is not None:
+            host = host_key(job.url)
+            delay = self._delays[host] = max(found.delay, self._delays.get(host, 0.0))
+            state = self._hosts.get(host)
+            if state is None:  # forgotten as the fetch ended: the spacing starts from it
+                state = self._hosts[host] = HostState(self._cfg.per_host, self._cfg.host_rate)
+            _slow(state, delay, self._clock())
+        for parked in self._parked.pop(key, []):
+            self._held -= 1
+            refused = self._robots_gate(parked, self._clock())
+            if refused is not None:
+                self._ready.append(refused)
 
     def _queue(self, job: Job, *, front: bool) -> None:
         host = self._hosts.get(job.host)
         if host is None:
             host = self._hosts[job.host] = HostState(self._cfg.per_host, self._cfg.host_rate)
+            if self._delays and (delay := self._delays.get(job.host)) is not None:
+                _slow(host, delay, -math.inf)  # robots.txt's Crawl-delay (--robots)
         if front:
             host.queue.appendleft(job)
         else:
@@ -304,6 +389,14 @@ class Scheduler:
             del self._hosts[key]
 
 
+def _slow(host: HostState, delay: float, now: float) -> None:
+    """Space ``host``'s starts ``delay`` seconds apart at least, from ``now`` on."""
+    spacing = host.spacing
+    if delay > spacing.interval:
+        spacing.interval = delay
+    spacing.next_at = max(spacing.next_at, now + delay)
+
+
 def _record(job: Job, outcome: Outcome, now: float) -> Record:
     elapsed = now - job.first_start
     if outcome.kind is not None:
@@ -317,5 +410,12 @@ def _record(job: Job, outcome: Outcome, now: float) -> Record:
     if content_type is not None and not content_type.isascii():
         content_type = escape_surrogates(content_type)  # aiohttp keeps bad bytes as surrogates
     return response_record(
-        job.url, outcome.status, outcome.length, elapsed, final, content_type, job.attempt
+        job.url,
+        outcome.status,
+        outcome.length,
+        elapsed,
+        final,
+        content_type,
+        job.attempt,
+        outcome.http_version,
     )

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import pickle
+import zlib
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from itertools import islice
@@ -47,6 +48,7 @@ from typing import Any
 from ..config import Config
 from ..errors import BodiesError, FetchpoolError, OutputError, UsageError
 from ..records import Record, error_record
+from ..urls import plain_key
 from . import worker as _worker
 from .start import process_context, usable_cores
 
@@ -62,13 +64,17 @@ def _share(total: int, parts: int, index: int) -> int:
     return total // parts + (1 if index < total % parts else 0)
 
 
-def worker_configs(config: Config, count: int, mode: str = "async") -> list[dict[str, Any]]:
+def worker_configs(
+    config: Config, count: int, mode: str = "async", *, by_host: bool = False
+) -> list[dict[str, Any]]:
     """Keyword arguments for each of ``count`` workers' Config: the same policy, in the
     ``mode`` engine, with every limit that counts requests split between the workers.
     (The ``cluster`` engine uses it too, with its Dask worker threads as the workers.)
 
     Every field is passed on, so a setting added later reaches the workers too; a new limit
-    that counts requests must be split here when it is added.
+    that counts requests must be split here when it is added. ``by_host``: each host's URLs
+    all go to one worker, so the limits of one host (``per_host``, ``host_rate``) are each
+    worker's whole.
     """
     base = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     base.update(mode=mode, processes=None, cluster=None)
@@ -78,11 +84,12 @@ def worker_configs(config: Config, count: int, mode: str = "async") -> list[dict
     for i in range(count):
         kwargs = dict(base)
         kwargs["concurrency"] = _share(config.concurrency, count, i)
-        kwargs["per_host"] = max(1, _share(config.per_host, count, i))
+        if not by_host:
+            kwargs["per_host"] = max(1, _share(config.per_host, count, i))
         kwargs["lookahead"] = max(1, _share(config.read_ahead, count, i))
         if config.rate is not None:
             kwargs["rate"] = config.rate / count
-        if config.host_rate is not None:
+        if config.host_rate is not None and not by_host:
             kwargs["host_rate"] = config.host_rate / count
         configs.append(kwargs)
     return configs
@@ -91,7 +98,8 @@ def worker_configs(config: Config, count: int, mode: str = "async") -> list[dict
 class _Worker:
     """One worker process as the parent sees it: its pipes and the URLs it holds."""
 
-    def __init__(self, context: Any, config: dict[str, Any], number: int) -> None:
+    def __init__(self, context: Any, config: dict[str, Any], number: int, slot: int) -> None:
+        self.slot = slot  # its place among the workers: a dead one's successor takes it
         self.holding: Counter[str] = Counter()  # URLs sent and not yet answered
         self.in_flight = 0  # their number
         # URLs it may hold: more than its engine reads ahead, so it never waits for input
@@ -163,7 +171,9 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     # The fork server imports the worker's engine (aiohttp) once; each worker is forked with it.
     context = process_context(_worker.__name__, f"{__package__}.aio")
     count = min(config.processes or usable_cores(), config.concurrency)
-    configs = worker_configs(config, count)
+    # --robots: each host's URLs go to one worker, whose scheduler fetches its robots.txt
+    # once and holds its verdict for the run.
+    configs = worker_configs(config, count, by_host=config.robots)
     try:
         pickle.dumps(configs)
     except Exception as exc:
@@ -176,16 +186,19 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     started = 0
     barren_deaths = 0
 
-    def start(kwargs: dict[str, Any]) -> _Worker:
+    def start(kwargs: dict[str, Any], slot: int) -> _Worker:
         nonlocal started
         started += 1
-        return _Worker(context, kwargs, started)
+        return _Worker(context, kwargs, started, slot)
 
     try:
-        workers = [start(kwargs) for kwargs in configs]
+        workers = [start(kwargs, slot) for slot, kwargs in enumerate(configs)]
         exhausted = False
         while workers:
-            exhausted = _feed(workers, source, exhausted)
+            if config.robots:
+                exhausted = _feed_by_host(workers, source, exhausted, count)
+            else:
+                exhausted = _feed(workers, source, exhausted)
             by_conn = {w.records: w for w in workers}
             for conn in wait(list(by_conn)):
                 assert isinstance(conn, Connection)
@@ -207,7 +220,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                             f"processes mode must start it under `if __name__ == '__main__':`"
                         ) from exc
                     if not exhausted:
-                        workers.append(start(worker.config))
+                        workers.append(start(worker.config, worker.slot))
                     continue
                 yield from worker.take(message)
     except KeyboardInterrupt:
@@ -262,6 +275,39 @@ def _feed(workers: list[_Worker], source: Iterator[str], exhausted: bool) -> boo
             if not worker.told_to_finish:
                 worker.finish()
     return exhausted
+
+
+def _feed_by_host(
+    workers: list[_Worker], source: Iterator[str], exhausted: bool, slots: int
+) -> bool:
+    """:func:`_feed` for ``--robots``: each URL goes to the worker of its origin's slot, so
+    that one worker holds every URL of a host. URLs are read while every worker has room,
+    so a worker held back by a slow host holds the input back too (memory stays bounded)."""
+    if not exhausted and all(w.ready for w in workers):
+        by_slot = {w.slot: w for w in workers if not w.told_to_finish}
+        while len(by_slot) == slots and all(w.in_flight < w.credit for w in by_slot.values()):
+            room = min(w.credit - w.in_flight for w in by_slot.values())
+            batch = list(islice(source, room))
+            exhausted = len(batch) < room
+            parts: dict[int, list[str]] = {}
+            for url in batch:
+                parts.setdefault(_slot_of(url, slots), []).append(url)
+            for slot, part in parts.items():
+                with contextlib.suppress(OSError):  # it died: see _feed
+                    by_slot[slot].send(part)
+            if exhausted:
+                break
+    if exhausted:
+        for worker in workers:
+            if not worker.told_to_finish:
+                worker.finish()
+    return exhausted
+
+
+def _slot_of(url: str, slots: int) -> int:
+    """The worker slot of ``url``'s host: the same in every run (crc32, not hash())."""
+    key = plain_key(url) or url.partition("://")[2].partition("/")[0].rpartition("@")[2]
+    return zlib.crc32(key.lower().encode("utf-8", "surrogatepass")) % slots
 
 
 def _ready(conn: Connection) -> bool:

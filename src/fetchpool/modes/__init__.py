@@ -13,12 +13,14 @@ Modes are imported on first use, so a run loads only the HTTP stack its mode nee
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Generator, Iterable
 from typing import Final
 
 from ..bodies.extract import with_extractor
 from ..config import Config
+from ..core.robots import KeepRobots
 from ..records import Record
 
 __all__ = ["MODULES", "run"]
@@ -40,5 +42,8 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     ``config.extract`` becomes a body sink here (:func:`~fetchpool.bodies.extract.
     with_extractor`), so the transports know only the one body hook."""
     module = importlib.import_module(f"{__name__}.{MODULES[config.mode]}")
-    records: Generator[Record, None, None] = module.run(urls, with_extractor(config))
+    config = with_extractor(config)
+    if config.robots:  # the body of each robots.txt goes back to the scheduler
+        config = dataclasses.replace(config, body_sink=KeepRobots(config.body_sink))
+    records: Generator[Record, None, None] = module.run(urls, config)
     return records

@@ -21,6 +21,7 @@ from ..core.outcome import Outcome
 from ..core.scheduler import Job, Scheduler
 from ..records import Record
 from ..transports.curl import CurlError, Transfer, Transfers
+from ..transports.keep import kept_connections
 
 __all__ = ["run"]
 
@@ -32,10 +33,23 @@ class _Multi:
     """The :class:`~fetchpool.core.drive.Runner` of the curl mode: jobs become transfers
     on the multi handle; ended transfers become ``(job, outcome)`` pairs."""
 
-    def __init__(self, config: Config) -> None:
-        self._transfers = Transfers(config)
+    def __init__(self, config: Config, scheduler: Scheduler) -> None:
+        self._config = config
+        self._scheduler = scheduler
+        self._multi: Transfers | None = None  # made at the first request (see _transfers)
         self._idle: list[Transfer] = []
         self._ready: list[Finished] = []  # ended without reaching libcurl, or after Ctrl-C
+
+    @property
+    def _transfers(self) -> Transfers:
+        """The multi handle, made when the first request starts: by then the scheduler has
+        read its look-ahead, and the hosts in it say whether to keep a connection for more
+        hosts than the select path can (see :mod:`fetchpool.transports.keep`)."""
+        if self._multi is None:
+            cfg = self._config
+            many = self._scheduler.hosts_known > kept_connections(cfg.concurrency, select=True)
+            self._multi = Transfers(cfg, many_hosts=many)
+        return self._multi
 
     def submit(self, job: Job) -> None:
         transfer = self._idle.pop() if self._idle else self._transfers.new()
@@ -56,7 +70,7 @@ class _Multi:
         if self._ready:
             done, self._ready = self._ready, []
             return done
-        if not self._transfers.running:
+        if self._multi is None or not self._multi.running:
             if timeout:
                 time.sleep(timeout)  # nothing in flight: a backoff or a rate limit
             return []
@@ -73,6 +87,8 @@ class _Multi:
 
     def _ended(self, wait: float) -> list[Finished]:
         done: list[Finished] = []
+        if self._multi is None:
+            return done
         interrupted = False
         for transfer, code, message in self._transfers.finished(wait):
             job = transfer.job
@@ -88,7 +104,8 @@ class _Multi:
         return done
 
     def close(self) -> None:
-        self._transfers.close()
+        if self._multi is not None:
+            self._multi.close()
 
 
 def _refused(exc: CurlError) -> Outcome:
@@ -99,8 +116,9 @@ def _refused(exc: CurlError) -> Outcome:
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
-    multi = _Multi(config)
+    scheduler = Scheduler(urls, config)
+    multi = _Multi(config, scheduler)
     try:
-        yield from drive(Scheduler(urls, config), multi)
+        yield from drive(scheduler, multi)
     finally:
         multi.close()

@@ -46,6 +46,7 @@ def _fast_line(r: Record) -> str:
     # (json writes ints and floats with repr; encode_basestring is json's own string escaper.)
     s, n, e, f, t, p = r.status, r.length, r.error, r.final_url, r.content_type, r.path
     title, sha, links, wf, wo = r.title, r.sha256, r.links, r.warc_file, r.warc_offset
+    v = r.http_version
     url = encode_basestring(r.url)
     # The final URL is mostly the url itself (no redirect): escaped once.
     final = "null" if f is None else url if f is r.url else encode_basestring(f)
@@ -61,7 +62,8 @@ def _fast_line(r: Record) -> str:
         f'"sha256": {"null" if sha is None else encode_basestring(sha)}, '
         f'"links": {"null" if links is None else int(links)}, '
         f'"warc_file": {"null" if wf is None else encode_basestring(wf)}, '
-        f'"warc_offset": {"null" if wo is None else int(wo)}}}\n'
+        f'"warc_offset": {"null" if wo is None else int(wo)}, '
+        f'"http_version": {"null" if v is None else encode_basestring(v)}}}\n'
     )
 
 
@@ -80,6 +82,7 @@ _FAST_FIELDS = (
     "links",
     "warc_file",
     "warc_offset",
+    "http_version",
 )
 
 #: One record as one JSON line (with the newline). The hand-written form serves the

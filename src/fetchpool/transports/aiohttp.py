@@ -2,7 +2,8 @@
 
 One call to :meth:`AsyncFetcher.get` is one GET (redirects are the scheduler's), bounded
 end to end by its timeout with ``asyncio.timeout`` (which cancels a name lookup, a stalled
-read or a drip alike). Sockets stay bounded by the concurrency: at most
+read or a drip alike; the lookups run on the resolver's threads, :mod:`.aioresolve`, so an
+abandoned one holds none of the loop's). Sockets stay bounded by the concurrency: at most
 ``concurrency`` connections in use, ``min(per_host, concurrency)`` to one host, and at most
 ``concurrency`` idle keep-alive connections kept, the oldest closed first.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 from collections import deque
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -23,10 +26,13 @@ from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
 from ..urls import without_userinfo
+from .aioresolve import PoolResolver
 from .body import BodyReader
 from .deadline import Deadline
-from .proxies import Proxies, from_env
+from .keep import kept_connections
+from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import CREDENTIALS, reason, request_headers, without_credentials
+from .resolve import Resolver, pool_size
 from .tls import context_for
 
 __all__ = ["AsyncFetcher", "classify"]
@@ -51,6 +57,7 @@ class AsyncFetcher:
             proxies if proxies is not None else (from_env() if config.trust_env else Proxies())
         )
         self._session: aiohttp.ClientSession | None = None
+        self._resolver = Resolver(pool_size(config.concurrency))
         # The session sends the headers every request gets; the credentials go with each
         # request to the input's origin (None: there are none, the common case).
         headers = request_headers(config)
@@ -63,10 +70,14 @@ class AsyncFetcher:
     async def __aenter__(self) -> AsyncFetcher:
         cfg = self._config
         connector = _BoundedConnector(
-            idle_cap=cfg.concurrency,
+            idle_cap=kept_connections(cfg.concurrency),
             limit=cfg.concurrency,
             limit_per_host=min(cfg.per_host, cfg.concurrency),
-            ttl_dns_cache=300,
+            # The resolver caches answers for the run and shares a name's lookup among its
+            # callers; aiohttp's own cache would shield each lookup from cancellation, so an
+            # abandoned one could never be dropped from the resolver's queue.
+            use_dns_cache=False,
+            resolver=PoolResolver(self._resolver),
             ssl=context_for(cfg),  # the run's one context (see .tls)
         )
         headers = self._headers
@@ -105,6 +116,8 @@ class AsyncFetcher:
             async with asyncio.timeout(timeout):
                 return await self._get(url, Deadline(timeout), phase, credentials, origin or url)
         except TimeoutError:
+            if phase.name == "headers" and self._resolver.looking_up(urlsplit(url).hostname):
+                phase.name = "name lookup"  # no answer for the name in time: abandoned
             return _timed_out(timeout, f"the {phase.name}")
         except Exception as exc:  # a per-URL failure is data, whatever it is
             return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
@@ -120,19 +133,22 @@ class AsyncFetcher:
         cfg = self._config
         session = self._session
         assert session is not None, "use AsyncFetcher in 'async with'"
+        proxy = self._proxies.for_url(url)
         try:
             async with session.get(
                 url,
                 allow_redirects=False,
                 headers=headers,
-                proxy=self._proxies.for_url(url),
+                proxy=proxy,
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=deadline.connect(cfg.connect_timeout)
                 ),
             ) as resp:
                 location = resp.headers.get("Location")
+                v = resp.version
+                version = None if v is None else f"{v.major}.{v.minor}"
                 if location and resp.status in REDIRECT_STATUSES:
-                    return Outcome(status=resp.status, location=location)
+                    return Outcome(status=resp.status, location=location, http_version=version)
                 phase.name = "body"
                 content_type = resp.headers.get("Content-Type")
                 with opened(self._sink(origin, content_type)) as sink:
@@ -149,9 +165,16 @@ class AsyncFetcher:
                         content_type=content_type,
                         retry_after=resp.headers.get("Retry-After"),
                         body=sink.keep(),
+                        http_version=version,
                     )
         except asyncio.CancelledError:
             raise
+        except aiohttp.ClientHttpProxyError as exc:  # the proxy answered CONNECT, not 200
+            return tunnel_refused(proxy or "", exc.status)
+        except aiohttp.ClientProxyConnectionError as exc:
+            err = exc.os_error  # its strerror is aiohttp's "Connect call failed (...)"
+            why = os.strerror(err.errno) if err.errno else os_reason(str(err))
+            return unreachable(proxy or "", why)
         except Exception as exc:
             kind, detail = classify(exc, phase.name, cfg.timeout)
             return Outcome.failed(kind, detail)
@@ -163,16 +186,22 @@ def _timed_out(timeout: float, waiting_for: str) -> Outcome:
 
 class _BoundedConnector(aiohttp.TCPConnector):
     """aiohttp limits connections in use but keeps idle keep-alive ones per host for 15 s,
-    without a total: a run over many hosts would pile up thousands of open sockets. This
-    one keeps at most ``idle_cap`` idle, closing the oldest."""
+    without a total: a run over many hosts would pile up open sockets without end. This
+    one keeps at most ``idle_cap`` idle (see :mod:`.keep`), closing the oldest."""
 
     def __init__(self, *, idle_cap: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._idle_cap = idle_cap
+        self._releases = 0
 
     def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
         super()._release(key, protocol, should_close=should_close)
         idle: dict[Any, deque[tuple[Any, float]]] = self._conns
+        if len(idle) * (self.limit_per_host or self._idle_cap) <= self._idle_cap:
+            return  # cannot be over: no need to count
+        self._releases += 1
+        if self._releases % 32:
+            return  # counting walks every host: a few over the cap for a moment is fine
         total = sum(len(q) for q in idle.values())
         while total > self._idle_cap:
             oldest = min(idle, key=lambda k: idle[k][0][1])

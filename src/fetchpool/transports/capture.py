@@ -24,22 +24,23 @@ _HEADER_OUT = 2  # CURLINFO_HEADER_OUT
 class CurlCapture:
     """What one easy handle sends and receives, one transfer at a time."""
 
-    __slots__ = ("body", "sent", "started")
+    __slots__ = ("body", "last", "started")
 
     def __init__(self, handle: pycurl.Curl) -> None:
-        self.sent: list[bytes] = []
+        #: The last piece libcurl showed of each kind: the debug callback is a dict's own
+        #: __setitem__, a C call, since libcurl calls it a dozen times a transfer (every info
+        #: line, header line and body piece) and a Python function cost more than the
+        #: transfer's own callbacks. The last HEADER_OUT is the request as sent (after a
+        #: proxy's CONNECT, or resent on a fresh connection, the one that was answered).
+        self.last: dict[int, bytes] = {}
         self.body: list[bytes] = []
         self.started = 0.0
         handle.setopt(pycurl.VERBOSE, 1)
-        handle.setopt(pycurl.DEBUGFUNCTION, self._debug)
-
-    def _debug(self, kind: int, data: bytes) -> None:
-        if kind == _HEADER_OUT:
-            self.sent.append(data)
+        handle.setopt(pycurl.DEBUGFUNCTION, self.last.__setitem__)
 
     def reset(self) -> None:
         """A new transfer begins."""
-        self.sent = []
+        self.last.clear()
         self.body = []
         self.started = time.time()
 
@@ -48,9 +49,9 @@ class CurlCapture:
         raw = b"".join(lines)
         cut = raw.rfind(b"\nHTTP/")  # the last head: after a 100 Continue, a proxy's CONNECT
         head = raw if cut < 0 else raw[cut + 1 :]
-        if not self.sent or not head:
+        request = self.last.get(_HEADER_OUT)
+        if not request or not head:
             return None
-        request = self.sent[-1]  # a request resent on a fresh connection: the last one
         ip = handle.getinfo(pycurl.PRIMARY_IP) or None
         target = handle.getinfo(pycurl.EFFECTIVE_URL)
         return Capture(

@@ -10,15 +10,23 @@ decoded here, in bounded steps (:class:`.body.BodyReader`: libcurl's own decodin
 Python touches each transfer a few times: to start it (:meth:`Transfer.start`), once per
 body chunk, and once when it ends (:meth:`Transfer.outcome`); header lines are only
 appended to a list as they come (a C call, no Python frame) and read when the body begins.
+
+Names are looked up on the run's resolver threads (:mod:`.resolve`), not by libcurl: a
+transfer whose name is not known yet waits off the multi handle, until its deadline at most,
+and goes on with the addresses found (``RESOLVE``), so a name that never answers holds
+neither a transfer past its time nor a resolver thread another name needs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import select
+import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -34,9 +42,12 @@ from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
 from ..core.scheduler import Job
+from ..urls import plain_authority
 from .body import BodyReader
-from .proxies import Proxies, from_env
-from .request import request_headers, without_credentials
+from .keep import kept_connections
+from .proxies import Proxies, from_env, tunnel_refused, unreachable
+from .request import reason, request_headers, without_credentials
+from .resolve import Address, Resolver, is_ip_literal, pool_size
 from .tls import curl_paths
 
 __all__ = ["WRITE_ERROR", "CurlError", "Transfer", "Transfers", "ascii_url", "classify"]
@@ -57,6 +68,7 @@ _GOT_NOTHING: Final = 52  # the server closed the connection without a response
 _RECV_ERROR: Final = 56
 _BAD_ENCODING: Final = 61  # BAD_CONTENT_ENCODING
 _BUGS: Final = frozenset({2, 27, 43, 48})  # FAILED_INIT, OUT_OF_MEMORY, bad option or argument
+_PROXY_UNREACHABLE: Final = frozenset({5, 7})  # COULDNT_RESOLVE_PROXY, COULDNT_CONNECT
 
 #: From this many transfers at once, epoll watches the sockets (see :class:`Transfers`).
 #: Measured on 2 cores: select is faster at -c 64 (1.3 s against 2.3 s for 20,000 pages),
@@ -110,15 +122,22 @@ def classify(code: int, message: str, got_response: bool, timeout: float) -> tup
 
 
 def ascii_url(url: str) -> str:
-    """``url`` as libcurl takes it: ASCII, the host in IDNA, other text percent-encoded,
-    no fragment. Raises UnicodeError for a host IDNA cannot encode."""
+    """``url`` as libcurl takes it: ASCII, the host in IDNA 2008 A-labels after UTS 46
+    mapping (as urllib3 and yarl write it: ``BÜCHER`` and ``bücher`` are one host,
+    ``straße`` is ``xn--strae-oqa``), other text percent-encoded, no fragment. Raises
+    UnicodeError for a host IDNA cannot encode."""
     if url.isascii():
         return url.split("#", 1)[0]
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = parts.netloc
+    info, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport, "", ""
+    if not hostport.startswith("["):  # an IPv6 literal is ASCII: left as it is
+        host, colon, port = hostport.partition(":")
     if not host.isascii():
-        netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
+        import idna  # here: most runs have no such host, and the tables take 3 ms to load
+
+        host = idna.encode(host, uts46=True).decode("ascii")
+    netloc = f"{info}{at}{host}{colon}{port}"
     safe = "!#$%&'()*+,/:;=?@[]~"
     return urlunsplit(
         (parts.scheme, quote(netloc, safe=safe), quote(parts.path, safe=safe),
@@ -159,6 +178,37 @@ def _value(head: bytes, start: int) -> str:
 #: A redirect's body is read (to keep the connection) up to this, then the transfer is cut.
 _DRAIN_AT_MOST: Final = 64 * 1024
 
+_COULDNT_RESOLVE: Final = 6
+#: How often (seconds) the loop looks at lookups running for transfers that wait for them.
+_LOOKUP_POLL: Final = 0.005
+#: A name's addresses are handed to libcurl again after this long (seconds): well before
+#: its DNS cache lets them go (60 s, CURLOPT_DNS_CACHE_TIMEOUT's default).
+_GIVE_AGAIN: Final = 20.0
+_GIVEN_AT_MOST: Final = 100_000
+
+
+def _name_key(key: str) -> str | None:
+    """``key`` (the scheduler's ``host:port``), or None for an address."""
+    return None if is_ip_literal(key.rpartition(":")[0]) else key
+
+
+def _lookup_key(url: str) -> str | None:
+    """``host:port`` of an ASCII URL, for RESOLVE; None for an address, which needs none."""
+    plain = plain_authority(url)
+    if plain is None:
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return None  # libcurl says why
+        host = parts.hostname or ""
+        scheme = parts.scheme.lower()
+        plain = host, port if port is not None else (443 if scheme == "https" else 80)
+    host, port = plain
+    if not host or is_ip_literal(host):
+        return None
+    return f"{host.lower().rstrip('.')}:{port}"
+
 
 class Transfer:
     """One reusable easy handle, and the attempt it is making for a :class:`Job`.
@@ -184,21 +234,26 @@ class Transfer:
         "_proxy",
         "_sink",
         "_started",
-        "_time_left",
         "_timeout_ms",
         "content_type",
         "drained",
         "handle",
+        "http_version",
         "interrupted",
         "job",
         "location",
+        "lookup",
         "retry_after",
         "status",
         "timeout",
     )
 
     def __init__(
-        self, config: Config, proxies: Proxies, ca_options: list[tuple[int, int | str]]
+        self,
+        config: Config,
+        proxies: Proxies,
+        ca_options: list[tuple[int, int | str]],
+        share: pycurl.CurlShare | None = None,
     ) -> None:
         self._proxies = proxies if (proxies.http or proxies.https) else None
         self._proxy = ""
@@ -207,9 +262,9 @@ class Transfer:
         ct = config.connect_timeout
         self._connect_ms = None if ct is None else max(1, int(ct * 1000 + 0.5))
         self.job: Job | None = None
+        self.lookup: str | None = None  # the name to look up before it goes, "host:port"
         self.timeout = 0.0
         self._timeout_ms = -1  # TIMEOUT_MS as last set on the handle
-        self._time_left = -1.0  # the job.time_left it was set for
         self._lines: list[bytes] = []  # header lines as libcurl hands them over
         self._reset()
         h = self.handle = pycurl.Curl()
@@ -219,6 +274,13 @@ class Transfer:
         h.setopt(pycurl.PROXY, "")  # proxies come from fetchpool.transports.proxies, per URL
         h.setopt(pycurl.NOPROXY, "")  # and so does no_proxy: libcurl reads no environment
         h.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # decoded here, in bounded steps
+        h.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)  # HTTP/2 where TLS offers it
+        # Wait for a connection that may carry this transfer as another HTTP/2 stream rather
+        # than open one more (as curl -Z does): a handful of connections to a host, not one
+        # per transfer in flight.
+        h.setopt(pycurl.PIPEWAIT, 1)
+        if share is not None:
+            h.setopt(pycurl.SHARE, share)
         headers = request_headers(config)
         # HTTPHEADER to the input's origin, and to another one (without the credentials):
         # set again only when a transfer goes where the last one did not.
@@ -251,6 +313,7 @@ class Transfer:
         self.content_type: str | None = None
         self.location: str | None = None
         self.retry_after: str | None = None
+        self.http_version: str | None = None
 
     def start(self, job: Job) -> None:
         """Point the handle at ``job.target`` with ``job.time_left`` seconds allowed, and
@@ -268,19 +331,46 @@ class Transfer:
         if job.foreign is not self._foreign:  # rare: a redirect to another origin, or back
             h.setopt(pycurl.HTTPHEADER, self._headers[job.foreign])
             self._foreign = job.foreign
-        if job.time_left != self._time_left:  # mostly the whole --timeout, as last time
-            self._time_left = job.time_left
-            total_ms = max(1, int(job.time_left * 1000 + 0.5))
-            if total_ms != self._timeout_ms:
-                h.setopt(pycurl.TIMEOUT_MS, total_ms)
-                self._timeout_ms = total_ms
-            if self._connect_ms is not None:
-                h.setopt(pycurl.CONNECTTIMEOUT_MS, min(self._connect_ms, total_ms))
+        total_ms = max(1, int(job.time_left * 1000 + 0.5))
+        if total_ms != self._timeout_ms:  # mostly the whole --timeout, as last time
+            h.setopt(pycurl.TIMEOUT_MS, total_ms)
+            self._timeout_ms = total_ms
+        if self._connect_ms is not None:
+            h.setopt(pycurl.CONNECTTIMEOUT_MS, min(self._connect_ms, total_ms))
+        proxy = ""
         if self._proxies is not None:
             proxy = self._proxies.for_url(job.target) or ""
             if proxy != self._proxy:
                 h.setopt(pycurl.PROXY, proxy)
                 self._proxy = proxy
+        if proxy:
+            self.lookup = None  # the proxy looks the name up
+        elif job.target.isascii():
+            self.lookup = _name_key(job.host)  # the scheduler's host:port is libcurl's
+        else:
+            self.lookup = _lookup_key(url)
+
+    def go_to(self, addresses: list[Address]) -> None:
+        """Connect to ``addresses`` for the name (the Host header, SNI and certificate
+        check stay on it). libcurl keeps them in the multi handle's DNS cache, which every
+        transfer on it uses, for a minute."""
+        assert self.lookup is not None
+        listed = ",".join(f"[{a}]" if af == socket.AF_INET6 else a for af, a in addresses)
+        # "+": the entry ages out of libcurl's DNS cache like a lookup of its own
+        self.handle.setopt(pycurl.RESOLVE, [f"+{self.lookup}:{listed}"])
+
+    def limit(self, left: float) -> None:
+        """Allow the transfer ``left`` seconds: what its name's lookup left of the time."""
+        total_ms = max(1, int(left * 1000 + 0.5))
+        if total_ms != self._timeout_ms:
+            self.handle.setopt(pycurl.TIMEOUT_MS, total_ms)
+            self._timeout_ms = total_ms
+        if self._connect_ms is not None:
+            self.handle.setopt(pycurl.CONNECTTIMEOUT_MS, min(self._connect_ms, total_ms))
+
+    def fail(self, outcome: Outcome) -> None:
+        """End the attempt before it reached libcurl (its name did not resolve in time)."""
+        self._fail = outcome
 
     # -- callbacks (libcurl calls them from inside perform / socket_action) ----------------
 
@@ -292,6 +382,7 @@ class Transfer:
         parts = head.split(None, 2)
         if len(parts) >= 2 and parts[1].isdigit():
             self.status = int(parts[1])
+            self.http_version = parts[0][5:].decode("latin-1")  # b"HTTP/2" -> "2"
         low = head.lower()
         encoding = None
         if _RARE_HEADERS.search(low) is None:
@@ -377,8 +468,12 @@ class Transfer:
             elif self._lines:
                 self._read_headers()  # for the status: did the response begin?
         if self.location is not None:  # as the other fetchers: the headers decide
-            return Outcome(status=self.status, location=self.location)
+            return Outcome(
+                status=self.status, location=self.location, http_version=self.http_version
+            )
         if code:
+            if self._proxy and (failed := self._proxy_failed(code)) is not None:
+                return failed
             kind, detail = classify(code, message, self.status > 0, self.timeout)
             return Outcome.failed(kind, detail)
         body = self._body
@@ -388,10 +483,27 @@ class Transfer:
         kept = None
         if self._sink is not None:
             kept = self._sink.keep()
-        # Positional (status, length, content_type, retry_after, location, kind, detail,
-        # body): a third cheaper than by keyword, once per response.
-        return Outcome(self.status, body.length, self.content_type, self.retry_after, None, None,
-                       "", kept)  # fmt: skip
+        return Outcome(
+            status=self.status,
+            length=body.length,
+            content_type=self.content_type,
+            retry_after=self.retry_after,
+            body=kept,
+            http_version=self.http_version,
+        )
+
+    def _proxy_failed(self, code: int) -> Outcome | None:
+        """The same outcome as in every mode for a proxy that failed (see :mod:`.proxies`),
+        or None when the failure was not the proxy's."""
+        h = self.handle
+        tunnel = h.getinfo(pycurl.HTTP_CONNECTCODE)  # the proxy's answer to CONNECT, or 0
+        if tunnel and not 200 <= tunnel < 300:
+            return tunnel_refused(self._proxy, tunnel)
+        if code in _PROXY_UNREACHABLE:  # with a proxy, libcurl connects to it alone
+            errno = h.getinfo(pycurl.OS_ERRNO)
+            why = os.strerror(errno) if errno else "cannot resolve its name"
+            return unreachable(self._proxy, why)
+        return None
 
 
 class Transfers:
@@ -401,21 +513,39 @@ class Transfers:
     drive it: the least Python per request. ``select`` cannot watch a socket numbered 1024
     or more, and each wake-up costs in proportion to the transfers running, so from there
     on (on Linux) the sockets are watched with epoll and libcurl is told which one is ready
-    (``socket_action``): more Python per request, but any number of sockets.
+    (``socket_action``): more Python per request, but any number of sockets. ``many_hosts``
+    (the run has more hosts in sight than the select path could keep a connection open for)
+    takes the epoll path too, so that a connection per host stays open while hosts take
+    turns (see :func:`idle_connections`).
     """
 
-    def __init__(self, config: Config, proxies: Proxies | None = None) -> None:
+    def __init__(
+        self, config: Config, proxies: Proxies | None = None, *, many_hosts: bool = False
+    ) -> None:
         self._config = config
         if proxies is None:
             proxies = from_env() if config.trust_env else Proxies()
         self._proxies = proxies
         self._ca = tls_options(config)
         self._multi = pycurl.CurlMulti()
-        # Keep as many idle connections as may run at once, and no more: sockets stay bounded.
-        self._multi.setopt(pycurl.M_MAXCONNECTS, config.concurrency)
+        # Many hosts in sight: more connections kept than select could watch, so epoll.
+        use_epoll = hasattr(select, "epoll") and (config.concurrency >= EPOLL_FROM or many_hosts)
+        self.kept = kept_connections(config.concurrency, select=not use_epoll)
+        self._multi.setopt(pycurl.M_MAXCONNECTS, self.kept)
+        # TLS sessions (and the DNS cache) shared by every handle: a host's connection opened
+        # again, by whichever handle, resumes its session instead of a full handshake (the
+        # libcurl pycurl bundles keeps them per multi handle anyway; an older one per handle).
+        self._share = pycurl.CurlShare()
+        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
+        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
         self._by_handle: dict[pycurl.Curl, Transfer] = {}
+        self._resolver = Resolver(pool_size(config.concurrency))
+        # When each name's addresses were last handed to libcurl ("host:port" -> monotonic
+        # time): set again only after a while, since setting them costs for every transfer.
+        self._given: dict[str, float] = {}
+        # Transfers waiting for their name: the lookup's future and the attempt's deadline.
+        self._resolving: list[tuple[Transfer, Future[list[Address]], float]] = []
         self.running = 0
-        use_epoll = hasattr(select, "epoll") and config.concurrency >= EPOLL_FROM
         self._epoll = select.epoll() if use_epoll else None
         self._watched: dict[int, int] = {}  # socket -> the epoll events wanted
         self._due: float | None = None  # when libcurl wants its timer call (monotonic)
@@ -424,18 +554,72 @@ class Transfers:
             self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
 
     def new(self) -> Transfer:
-        transfer = Transfer(self._config, self._proxies, self._ca)
+        transfer = Transfer(self._config, self._proxies, self._ca, self._share)
         self._by_handle[transfer.handle] = transfer
         return transfer
 
     def add(self, transfer: Transfer) -> None:
-        self._multi.add_handle(transfer.handle)
         self.running += 1
+        name = transfer.lookup
+        if name is not None:
+            now = time.monotonic()
+            if now - self._given.get(name, -_GIVE_AGAIN) >= _GIVE_AGAIN:
+                host = name.rpartition(":")[0]
+                found = self._resolver.cached(host)
+                if found is None:  # the name's first lookup of the run: off the multi handle
+                    future = self._resolver.submit(host)
+                    self._resolving.append((transfer, future, now + transfer.timeout))
+                    return
+                transfer.go_to(found)
+                self._give(name, now)
+        self._multi.add_handle(transfer.handle)
+
+    def _give(self, name: str, now: float) -> None:
+        """``name``'s addresses are in libcurl's DNS cache from ``now`` on."""
+        if len(self._given) >= _GIVEN_AT_MOST:
+            self._given.clear()  # memory stays bounded on a run over millions of hosts
+        self._given[name] = now
+
+    def _looked_up(self) -> list[tuple[Transfer, int, str]]:
+        """Send each transfer whose name is found; return those whose name failed or whose
+        time ran out first (already off the books, whatever the caller does next)."""
+        now = time.monotonic()
+        waiting = []
+        ended: list[tuple[Transfer, int, str]] = []
+        for transfer, future, deadline in self._resolving:
+            if future.done():
+                try:
+                    found = future.result()
+                except Exception as exc:  # socket.gaierror, or a bug: the URL's error
+                    host = (transfer.lookup or "").rpartition(":")[0]
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+                    detail = f"cannot resolve {host}: {why or reason(exc)}"
+                    transfer.fail(Outcome.failed("dns", detail))
+                    ended.append((transfer, _COULDNT_RESOLVE, detail))
+                    continue
+                transfer.go_to(found)
+                transfer.limit(deadline - now)
+                self._give(transfer.lookup or "", now)
+                self._multi.add_handle(transfer.handle)
+            elif now >= deadline:
+                future.cancel()  # abandoned: the thread ends on its own
+                what = f"no complete answer within {transfer.timeout:g} s (the name lookup)"
+                transfer.fail(Outcome.failed("timeout", what))
+                ended.append((transfer, _TIMEOUT, what))
+            else:
+                waiting.append((transfer, future, deadline))
+        self._resolving = waiting
+        self.running -= len(ended)
+        return ended
 
     def finished(self, wait: float) -> Iterator[tuple[Transfer, int, str]]:
         """Drive the transfers for up to ``wait`` seconds; yield each that ended, with its
         libcurl result code (0: a complete response) and message. A yielded transfer is
         already off the multi handle and may be started again at once."""
+        if self._resolving:
+            yield from self._looked_up()
+            # lookups end on other threads, which cannot wake libcurl's wait: look often
+            wait = min(wait, _LOOKUP_POLL)
         if self._epoll is not None:
             self._drive_epoll(wait)
         else:
@@ -518,12 +702,16 @@ class Transfers:
             pass
 
     def close(self) -> None:
+        for _, future, _ in self._resolving:
+            future.cancel()  # a lookup not begun yet is not made
+        self._resolving = []
         for handle in self._by_handle:
             with contextlib.suppress(pycurl.error):  # it was not on the multi handle
                 self._multi.remove_handle(handle)
             handle.close()
         self._by_handle.clear()
         self._multi.close()
+        self._share.close()
         if self._epoll is not None:
             self._epoll.close()
         self.running = 0

@@ -10,20 +10,30 @@ covers ``www.example.com``; a leading ``.`` or ``*.`` is allowed), an IP address
 network (``10.0.0.0/8``), each optionally with ``:port``.
 
 http and https proxies are supported; another kind (``socks5://``) is a :class:`UsageError`
-before anything is fetched.
+before anything is fetched. A ``user:password@`` in a proxy's URL is sent to that proxy
+only (``Proxy-Authorization``), and never shown: a proxy is named without it in every error.
+
+A proxy that fails gives the same ``connect`` error in every mode (:func:`unreachable`,
+:func:`tunnel_refused`). An http URL through a proxy that answers it with a status (a 407)
+gets that status as its record, as any response; an https URL, whose tunnel (``CONNECT``)
+the proxy refused, gets ``connect: proxy ... refused the tunnel: 407 ...``.
 """
 
 from __future__ import annotations
 
+import http
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..core.outcome import Outcome
 from ..errors import UsageError
+from ..urls import without_userinfo
 
-__all__ = ["Proxies", "from_env"]
+__all__ = ["Proxies", "from_env", "os_reason", "tunnel_refused", "unreachable"]
 
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -100,11 +110,11 @@ def _proxy_url(value: str | None) -> str | None:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise UsageError(
-            f"proxy {value!r} from the environment is a {scheme} proxy; "
+            f"proxy {without_userinfo(value)!r} from the environment is a {scheme} proxy; "
             "only http:// and https:// proxies are supported"
         )
     if not urlsplit(url).hostname:
-        raise UsageError(f"proxy {value!r} from the environment has no host")
+        raise UsageError(f"proxy {without_userinfo(value)!r} from the environment has no host")
     return url
 
 
@@ -133,3 +143,32 @@ def _ip(host: str) -> _IP | None:
         return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
         return None
+
+
+def unreachable(proxy: str, why: str) -> Outcome:
+    """The outcome of a request whose proxy could not be reached (refused, down, no such
+    host): ``why`` is the system's word for it (``Connection refused``)."""
+    return Outcome.failed("connect", f"proxy {without_userinfo(proxy)} unreachable: {why}")
+
+
+def tunnel_refused(proxy: str, status: int) -> Outcome:
+    """The outcome of an https request whose tunnel (``CONNECT``) the proxy answered with
+    ``status``, not 200: a 407 (credentials missing or wrong), a 403, a 502..."""
+    try:
+        phrase = f" {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        phrase = ""
+    detail = f"proxy {without_userinfo(proxy)} refused the tunnel: {status}{phrase}"
+    return Outcome.failed("connect", detail)
+
+
+_ERRNO = re.compile(r"\[Errno (-?\d+)\] ([^'\)\]]+)")
+
+
+def os_reason(text: str) -> str:
+    """The system's words in an exception's text (``[Errno 111] Connection refused`` ->
+    ``Connection refused``), else the text, short."""
+    found = _ERRNO.search(text)
+    if found is not None:
+        return found[2].strip()
+    return " ".join(text.split())[:200] or "unknown"

@@ -2,9 +2,10 @@
 
 One call to :meth:`BlockingFetcher.get` is one GET (redirects are the scheduler's), bounded
 end to end by its timeout: the watchdog (:mod:`.deadline`) shuts the request's socket at the
-deadline, so a server that drips or stalls cannot hold a thread.
-(A name lookup is the one step the watchdog cannot cut: it runs inside the C library,
-bounded by the system resolver's own timeouts.)
+deadline, so a server that drips or stalls cannot hold a thread. The name lookup, which no
+watchdog can cut, runs on the fetcher's resolver threads (:mod:`.resolve`) and is waited
+for until the deadline at most; the connection then goes to the address found, while the
+Host header, SNI and certificate check stay on the name.
 
 Sockets stay bounded by the concurrency: each host's pool holds at most
 ``min(per_host, concurrency)`` connections (and blocks for a free one, a second guard
@@ -16,16 +17,19 @@ from __future__ import annotations
 
 import http.client
 import math
+import re
 import socket
 import ssl
 import struct
 import threading
+import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import urllib3
 from urllib3 import connection as u3conn
 from urllib3 import exceptions as u3
+from urllib3.util.connection import create_connection
 
 from ..bodies.hook import no_sink, opened
 from ..config import Config
@@ -34,15 +38,17 @@ from ..core.redirects import REDIRECT_STATUSES
 from .body import BodyReader
 from .deadline import Deadline, Guard, Watchdog
 from .decode import CHUNK
-from .proxies import Proxies, from_env
+from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import basic_auth, reason, request_headers, without_credentials
+from .resolve import LookupTimedOut, Resolver, is_ip_literal, pool_size
 from .tls import context_for
 
 __all__ = ["BlockingFetcher", "classify"]
 
 _DRAIN_AT_MOST = 64 * 1024  # a redirect's body is read (to keep the connection) up to this
 
-_current = threading.local()  # .guard: the Guard of the attempt running on this thread
+# .guard: the Guard of the attempt running on this thread; .resolver: its fetcher's resolver
+_current = threading.local()
 
 
 class BlockingFetcher:
@@ -70,6 +76,7 @@ class BlockingFetcher:
         self._proxy_pools: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
         self._watchdog = Watchdog()
+        self._resolver = Resolver(pool_size(config.concurrency))
 
     def close(self) -> None:
         self._watchdog.stop()
@@ -87,6 +94,7 @@ class BlockingFetcher:
         deadline = Deadline(timeout)
         with self._watchdog.guard(deadline.at) as guard:
             _current.guard = guard
+            _current.resolver = self._resolver
             try:
                 headers = self._headers_for(url, foreign)
                 return self._get(url, deadline, guard, headers, origin or url)
@@ -95,7 +103,7 @@ class BlockingFetcher:
                     return _timed_out(timeout, "the answer")
                 return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
             finally:
-                _current.guard = None
+                _current.guard = _current.resolver = None
 
     def _manager(self, url: str) -> urllib3.PoolManager:
         proxy = self._proxies.for_url(url)
@@ -148,7 +156,9 @@ class BlockingFetcher:
             location = resp.headers.get("Location")
             if location and resp.status in REDIRECT_STATUSES:
                 clean = _finish_quietly(resp)
-                return Outcome(status=resp.status, location=location)
+                return Outcome(
+                    status=resp.status, location=location, http_version=_version(resp.version)
+                )
             phase = "body"
             content_type = resp.headers.get("Content-Type")
             with opened(self._sink(origin, content_type)) as sink:
@@ -170,10 +180,15 @@ class BlockingFetcher:
                     content_type=content_type,
                     retry_after=resp.headers.get("Retry-After"),
                     body=sink.keep(),
+                    http_version=_version(resp.version),
                 )
         except Exception as exc:
+            if isinstance(exc, LookupTimedOut):
+                return _timed_out(deadline.seconds, "the name lookup")
             if guard.fired:
                 return _timed_out(deadline.seconds, f"the {phase}")
+            if isinstance(exc, u3.ProxyError):
+                return _proxy_failed(self._proxies.for_url(url) or "", exc)
             kind, detail = classify(exc, phase)
             return Outcome.failed(kind, detail)
         finally:
@@ -183,8 +198,25 @@ class BlockingFetcher:
                 resp.release_conn()  # a closed connection frees its place in the pool
 
 
+_TUNNEL_FAILED = re.compile(r"Tunnel connection failed: (\d{3})")
+
+
+def _proxy_failed(proxy: str, exc: u3.ProxyError) -> Outcome:
+    """The same outcome as in every mode for a proxy that failed (see :mod:`.proxies`)."""
+    text = str(exc.original_error or exc)
+    refused = _TUNNEL_FAILED.search(text)
+    if refused is not None:
+        return tunnel_refused(proxy, int(refused[1]))
+    return unreachable(proxy, os_reason(text))
+
+
 def _timed_out(timeout: float, waiting_for: str) -> Outcome:
     return Outcome.failed("timeout", f"no complete answer within {timeout:g} s ({waiting_for})")
+
+
+def _version(number: int) -> str:
+    """http.client's version number (11) as the record writes it ("1.1")."""
+    return "1.1" if number == 11 else f"{number // 10}.{number % 10}"
 
 
 def _finish_quietly(resp: Any) -> bool:
@@ -223,9 +255,44 @@ def _watch(conn: Any) -> None:
     guard.on_expiry(cut)
 
 
+def _connect(conn: u3conn.HTTPConnection) -> socket.socket | None:
+    """A socket to ``conn``'s host (the proxy, when there is one), its name looked up on
+    the fetcher's resolver within the attempt's deadline; None to let urllib3 connect (an
+    address, or no attempt running). Raises what urllib3's own ``_new_conn`` raises, and
+    LookupTimedOut."""
+    resolver: Resolver | None = getattr(_current, "resolver", None)
+    guard: Guard | None = getattr(_current, "guard", None)
+    host = conn.host
+    if resolver is None or guard is None or is_ip_literal(host):
+        return None
+    try:
+        addresses = resolver.resolve(host, guard.at)
+    except socket.gaierror as exc:
+        raise u3.NameResolutionError(host, conn, exc) from exc
+    timeout = conn.timeout
+    if isinstance(timeout, int | float):  # what the lookup left of the time
+        timeout = min(timeout, max(0.001, guard.at - time.monotonic()))
+    error: OSError | None = None
+    for _, address in addresses:  # each in turn, as socket.create_connection does
+        try:
+            return create_connection(
+                (address, conn.port),
+                timeout,
+                source_address=conn.source_address,
+                socket_options=conn.socket_options,
+            )
+        except OSError as exc:
+            error = exc
+    if isinstance(error, TimeoutError):
+        raise u3.ConnectTimeoutError(
+            conn, f"Connection to {host} timed out. (connect timeout={conn.timeout})"
+        ) from error
+    raise u3.NewConnectionError(conn, f"Failed to establish a new connection: {error}") from error
+
+
 class _GuardedHTTPConnection(u3conn.HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        sock = _connect(self) or super()._new_conn()
         _watch(self)  # covers everything after the TCP connect
         return sock
 
@@ -237,7 +304,7 @@ class _GuardedHTTPConnection(u3conn.HTTPConnection):
 
 class _GuardedHTTPSConnection(u3conn.HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        sock = _connect(self) or super()._new_conn()
         _watch(self)  # the TLS handshake itself is bounded by the connect timeout per read
         return sock
 

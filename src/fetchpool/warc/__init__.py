@@ -5,10 +5,11 @@ The transport of a mode that can see the exact bytes (the ``curl`` mode) fills a
 as sent, the response head and body as received (transfer coding removed, content coding
 kept), the peer's address — and hands it over on the request's ``Outcome``; the scheduler
 collects the captures of one URL's redirect hops and retries and gives them to the run's
-:class:`~.writer.ArchiveWriter` when the URL's record is made. That writer, one thread,
-appends a ``request`` and a ``response`` (or ``revisit``) record per request, one gzip
-member each (:mod:`.format`), fsyncs the archive, and only then hands the records on to
-the records output, each with where its response lies (``warc_file``, ``warc_offset``).
+:class:`~.writer.ArchiveWriter` when the URL's record is made. That writer, a thread, has
+the archive's own process (:mod:`.child`, owning :mod:`.files`) append a ``request`` and a
+``response`` (or ``revisit``) record per request, one gzip member each (:mod:`.format`), and
+fsync the archive, and only then hands the records on to the records output, each with where
+its response lies (``warc_file``, ``warc_offset``).
 So every record in the output has its response durable in the archive, and ``--resume``
 cuts whatever the archive holds past the last recorded response (:mod:`.resume`). The
 CDXJ index is written in the same pass (:mod:`.index`). Workers never write files.

@@ -17,7 +17,6 @@ over the whole block.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import re
@@ -76,12 +75,25 @@ def warc_date(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micro:06d}Z"
 
 
+_B32: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS: Final = [a + b for a in _B32 for b in _B32]  # 10 bits -> 2 characters
+_SHIFTS: Final = tuple(range(270, -1, -10))
+
+
+def b32(sha256: bytes) -> str:
+    """``base64.b32encode`` of a 32-byte digest, as text, in one big-int pass (b32encode is
+    pure Python, a loop per 5 bytes; three digests a request made it a tenth of the cost).
+    A test holds the two equal."""
+    n = int.from_bytes(sha256 + b"\0\0\0", "big")  # 35 bytes: 28 pairs of 5-bit digits
+    return "".join([_B32_PAIRS[(n >> s) & 1023] for s in _SHIFTS])[:52] + "===="
+
+
 def digest(parts: Iterable[bytes]) -> str:
     """``sha256:`` and the base32 SHA-256 of the concatenated ``parts``."""
     h = hashlib.sha256()
     for part in parts:
         h.update(part)
-    return "sha256:" + base64.b32encode(h.digest()).decode("ascii")
+    return "sha256:" + b32(h.digest())
 
 
 block_digest = digest
@@ -127,11 +139,8 @@ def member(fields: list[tuple[str, str]], block: list[bytes], *, gzip: bool = Tr
     # for each member: 32 KB and memLevel 8 cost more than compressing a page).
     window = min(15, max(9, (len(header) + length + 4).bit_length()))
     z = zlib.compressobj(LEVEL, zlib.DEFLATED, 16 + window, 4)
-    out = [z.compress(header)]
-    out += [z.compress(part) for part in block]
-    out.append(z.compress(b"\r\n\r\n"))
-    out.append(z.flush())
-    return b"".join(out)
+    # one call for the whole record: each call lets the GIL go and takes it back
+    return z.compress(b"".join([header, *block, b"\r\n\r\n"])) + z.flush()
 
 
 def warcinfo(filename: str, date: float, rid: str, *, gzip: bool = True) -> bytes:

@@ -83,9 +83,26 @@ def _text(line: bytes) -> str:
         return line.decode("iso-8859-1")
 
 
+#: A head with a plain status line and no continuation lines, and its first Content-Type.
+_PLAIN_STATUS: Final = re.compile(rb"HTTP/[0-9.]+ +([0-9]{3})(?=[ \r\n])")
+_CONTENT_TYPE: Final = re.compile(
+    rb"\ncontent-type[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?\n", re.IGNORECASE
+)
+
+
 def head_fields(head: bytes) -> tuple[str | None, str | None]:
     """The status code and the first Content-Type of an HTTP response head, read as warcio
     reads them (so the index says what readers see)."""
+    status = _PLAIN_STATUS.match(head)
+    if status is not None and b"\n " not in head and b"\n\t" not in head and head.isascii():
+        # the common head, read in two searches (a test holds it equal to the full reading)
+        end = head.find(b"\r\n\r\n")
+        mime = _CONTENT_TYPE.search(head, 0, len(head) if end < 0 else end + 2)
+        return status[1].decode(), None if mime is None else mime[1].decode().strip()
+    return _head_fields(head)
+
+
+def _head_fields(head: bytes) -> tuple[str | None, str | None]:
     lines = head.split(b"\n")
     status_line = _text(lines[0]).rstrip()
     parts = status_line.split(" ", 1)

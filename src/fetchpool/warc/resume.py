@@ -22,8 +22,9 @@ from ..errors import OutputError
 from ..outputs import Writer, format_for
 from . import format as fmt
 from .index import cdxj_line, head_fields, index_length, surt_of
+from .paths import existing
 from .scan import scan_all
-from .writer import ArchiveWriter, existing
+from .writer import ArchiveWriter
 
 __all__ = ["archiving", "last_location", "open_archive"]
 

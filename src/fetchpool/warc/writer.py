@@ -1,67 +1,41 @@
-"""The archive's one writer: a thread that appends WARC records, then hands records on.
+"""The archive's writer in the run: a thread that has WARC records made, then hands records on.
 
 :meth:`ArchiveWriter.captured` is called by the scheduler (in the thread that runs it) with
 the captures of a URL whose record was just made; :meth:`ArchiveWriter.write` is the
-pipeline's ``writer.write``. The thread wakes every :data:`INTERVAL` seconds, writes every
-waiting URL's records — for each request a ``request`` record, then its ``response`` (or a
-``revisit`` with ``--warc-dedup``) — fsyncs the file, appends their lines to the CDXJ index,
-and only then hands the records, each with ``warc_file`` and ``warc_offset`` set, to the
-records output. So a record that reached the output has its response durable in the archive;
-the archive may be ahead of the output after a crash, never behind (see :mod:`.resume`).
+pipeline's ``writer.write``. The thread wakes every :data:`INTERVAL` seconds and sends every
+waiting URL's captures to the archive's own process (:mod:`.child`), which writes for each
+request a ``request`` record, then its ``response`` (or a ``revisit`` with ``--warc-dedup``),
+fsyncs the file and appends the lines of the CDXJ index; only then does the thread hand the
+records, each with ``warc_file`` and ``warc_offset`` set, to the records output. So a record
+that reached the output has its response durable in the archive; the archive may be ahead of
+the output after a crash, never behind (see :mod:`.resume`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from ..errors import OutputError, UsageError
 from ..outputs import Writer
 from ..records import Record
-from . import format as fmt
 from .capture import Capture
-from .index import cdxj_line, head_fields, index_length, surt_of
+from .child import read_frame, write_frame
+from .index import surt_of
+from .paths import archive_paths, existing, split
 
 __all__ = ["INTERVAL", "ArchiveWriter", "archive_paths", "check_archive"]
 
 INTERVAL: Final = 0.1
 _BACKLOG: Final = 20_000
 _BATCH: Final = 10_000
-_EXTS: Final = (".warc.gz", ".warc")
-
-
-def _split(path: str) -> tuple[str, str]:
-    for ext in _EXTS:
-        if path.endswith(ext) and len(path) > len(ext):
-            return path[: -len(ext)], ext
-    raise UsageError(f"--warc {path!r}: the archive's name must end in .warc.gz or .warc")
-
-
-def archive_paths(path: str, max_size: int | None) -> tuple[Callable[[int], str], str]:
-    """The name of archive file n (the given name, or ``NAME-00000.warc.gz`` when files roll
-    over) and the index's path (``NAME.cdxj``)."""
-    stem, ext = _split(path)
-    if max_size is None:
-        return (lambda n: path), stem + ".cdxj"
-    return (lambda n: f"{stem}-{n:05d}{ext}"), stem + ".cdxj"
-
-
-def existing(path: str, max_size: int | None) -> list[str]:
-    """The archive files of ``path`` that exist, in order."""
-    name, _ = archive_paths(path, max_size)
-    found = []
-    n = 0
-    while os.path.exists(name(n)):
-        found.append(name(n))
-        if max_size is None:
-            break
-        n += 1
-    return found
 
 
 def check_archive(
@@ -71,7 +45,7 @@ def check_archive(
     """Refuse, before anything is fetched, an archive that cannot be written as asked."""
     from . import ARCHIVING_MODES
 
-    _split(path)
+    split(path)
     if cluster is not None or mode not in ARCHIVING_MODES:
         where = "--cluster" if cluster is not None else f"the {mode} mode"
         raise UsageError(
@@ -102,62 +76,69 @@ class ArchiveWriter:
         interval: float = INTERVAL,
     ) -> None:
         self.path = path
-        self._name, self.index_path = archive_paths(path, max_size)
-        self._gzip = path.endswith(".gz")
-        self._dedup = dedup
-        self._max = max_size
+        self.index_path = archive_paths(path, max_size)[1]
         self._interval = interval
-        self._key = surt_of()
         self._pending: dict[str, list[Capture]] = {}
         self._queue: queue.SimpleQueue[tuple[Record, list[Capture] | None]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._inner: Writer | None = None
         self._thread: threading.Thread | None = None
-        # The file being written: its number, descriptor, bytes written and waiting.
-        self._n = 0
-        self._fd = -1
-        self._size = 0
-        self._out: list[bytes] = []
-        self._info_id = ""
-        self._index_fd = -1
-        self._lines: list[str] = []
-        #: payload digest -> (target, WARC-Date, record id) of the first response with it.
+        #: payload digest -> (target, WARC-Date, record id): responses already archived, for
+        #: ``--warc-dedup`` (filled by :mod:`.resume` before :meth:`continue_at`).
         self.seen: dict[str, tuple[str, str, str]] = {}
         self.written = 0  # records handed on
+        # The archive's process; it starts while the run gets ready.
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "fetchpool.warc.child", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,  # the terminal's Ctrl-C is the run's to handle
+        )
+        try:
+            self._call(("open", path, dedup, max_size))
+        except BaseException:
+            self._end_child()
+            raise
+
+    def _call(self, message: tuple[Any, ...]) -> Any:
+        """Send one request to the archive's process and return its answer; an OSError
+        when it could not do it (a full disk), as writing here would have raised."""
+        child = self._child
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            write_frame(child.stdin, message)
+        except (BrokenPipeError, ValueError):
+            reply = None
+        else:
+            reply = read_frame(child.stdout)
+        if reply is None:
+            raise OSError(None, f"the archive's process ended (exit status {child.poll()})")
+        if reply[0] == "error":
+            raise OSError(reply[1], reply[2])
+        return reply[1]
+
+    def _end_child(self) -> None:
+        child = self._child
+        for stream in (child.stdin, child.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
     # -- opening -----------------------------------------------------------------------------
 
     def start_new(self) -> None:
         """Begin a new archive: remove the old files (``--overwrite``), write file 0's warcinfo."""
-        for name in existing(self.path, self._max):
-            os.unlink(name)
-        self._open_index(truncate=True)
-        self._open(0)
+        self._call(("new",))
 
     def continue_at(self, n: int, size: int, info_id: str, index_text: str) -> None:
         """Go on appending to file ``n``, whole up to ``size`` bytes (see :mod:`.resume`)."""
-        self._n = n
-        self._fd = os.open(self._name(n), os.O_WRONLY)
-        os.ftruncate(self._fd, size)
-        os.lseek(self._fd, size, os.SEEK_SET)
-        os.fsync(self._fd)
-        self._size = size
-        self._info_id = info_id
-        self._open_index(truncate=True)
-        os.write(self._index_fd, index_text.encode("utf-8"))
-
-    def _open_index(self, *, truncate: bool) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
-        self._index_fd = os.open(self.index_path, flags, 0o666)
-
-    def _open(self, n: int) -> None:
-        name = self._name(n)
-        self._n = n
-        self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        self._size = 0
-        self._info_id = fmt.record_id()
-        self._add(fmt.warcinfo(os.path.basename(name), time.time(), self._info_id, gzip=self._gzip))
+        self._call(("continue", n, size, info_id, index_text, self.seen))
 
     def start(self, inner: Writer) -> ArchiveWriter:
         """Feed ``inner`` (the records output) from now on; returns self, the run's writer."""
@@ -188,17 +169,12 @@ class ArchiveWriter:
         if self._thread is not None:
             self._thread.join()
         try:
-            if self._fd >= 0:
-                if self._error is None:
-                    self._sync()
-                os.close(self._fd)
-                self._fd = -1
-            if self._index_fd >= 0:
-                os.close(self._index_fd)
-                self._index_fd = -1
+            if self._error is None:
+                self._call(("close",))
         except OSError as exc:
-            self._error = self._error or exc
+            self._error = exc
         finally:
+            self._end_child()
             if self._inner is not None:
                 self._inner.close()  # what reached it is written, whatever happened here
         if self._error is not None:
@@ -232,111 +208,20 @@ class ArchiveWriter:
         return batch
 
     def _write_batch(self, batch: list[tuple[Record, list[Capture] | None]]) -> None:
-        records = []
-        for record, captures in batch:
-            if captures:
-                where = None
-                for capture in captures:
-                    where = self._request(capture)
-                assert where is not None
-                record = dataclasses.replace(record, warc_file=where[0], warc_offset=where[1])
-            records.append(record)
-        self._sync()
+        sent = [
+            None
+            if not caps
+            else [(c.target, c.date, c.request, c.head, c.body, c.ip) for c in caps]
+            for _, caps in batch
+        ]
+        where = self._call(("write", sent))
         inner = self._inner
         assert inner is not None
-        for record in records:
+        for (record, _), at in zip(batch, where, strict=True):
+            if at is not None:
+                record = dataclasses.replace(record, warc_file=at[0], warc_offset=at[1])
             inner.write(record)
-        self.written += len(records)
-
-    def _add(self, data: bytes) -> int:
-        """Queue ``data`` for the current file; the offset it will have there."""
-        offset = self._size
-        self._out.append(data)
-        self._size += len(data)
-        return offset
-
-    def _sync(self) -> None:
-        """Write what waits, fsync the archive, then append the index lines."""
-        if self._out:
-            data = b"".join(self._out)
-            self._out = []
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            os.fsync(self._fd)
-        if self._lines:
-            text = "".join(self._lines).encode("utf-8")
-            self._lines = []
-            os.write(self._index_fd, text)
-
-    def _roll(self) -> None:
-        self._sync()
-        os.close(self._fd)
-        self._fd = -1
-        self._open(self._n + 1)
-
-    def _request(self, cap: Capture) -> tuple[str, int]:
-        """A request record and its response (or revisit); where the response lies."""
-        if self._max is not None and self._size >= self._max:
-            self._roll()
-        gz = self._gzip
-        date = fmt.warc_date(cap.date)
-        head, protocol = fmt.http11_head(cap.head)
-        request = fmt.http11_request(cap.request)
-        req_id, resp_id = fmt.record_id(), fmt.record_id()
-        target = cap.target
-        common = [("WARC-Target-URI", target), ("WARC-Date", date)]
-        if cap.ip:
-            common.append(("WARC-IP-Address", cap.ip))
-        common.append(("WARC-Protocol", protocol))
-        common.append(("WARC-Warcinfo-ID", self._info_id))
-        self._add(
-            fmt.member(
-                [("WARC-Type", "request"), ("WARC-Record-ID", req_id), *common,
-                 ("WARC-Concurrent-To", resp_id),
-                 ("Content-Type", "application/http; msgtype=request"),
-                 ("WARC-Block-Digest", fmt.digest([request]))],
-                [request], gzip=gz,
-            )
-        )  # fmt: skip
-        body = cap.body
-        payload = fmt.digest(body)
-        kind = "response"
-        original = self.seen.get(payload) if self._dedup and any(body) else None
-        if original is not None:
-            kind = "revisit"
-            fields = [
-                ("WARC-Type", "revisit"), ("WARC-Record-ID", resp_id), *common,
-                ("WARC-Profile", fmt.PROFILE),
-                ("WARC-Refers-To", original[2]),
-                ("WARC-Refers-To-Target-URI", original[0]),
-                ("WARC-Refers-To-Date", original[1]),
-                ("Content-Type", "application/http; msgtype=response"),
-                ("WARC-Block-Digest", fmt.digest([head])),
-                ("WARC-Payload-Digest", payload),
-            ]  # fmt: skip
-            data = fmt.member(fields, [head], gzip=gz)
-        else:
-            if self._dedup and any(body):
-                self.seen[payload] = (target, date, resp_id)
-            fields = [
-                ("WARC-Type", "response"), ("WARC-Record-ID", resp_id), *common,
-                ("Content-Type", "application/http; msgtype=response"),
-                ("WARC-Block-Digest", fmt.digest([head, *body])),
-                ("WARC-Payload-Digest", payload),
-            ]  # fmt: skip
-            data = fmt.member(fields, [head, *body], gzip=gz)
-        offset = self._add(data)
-        name = os.path.basename(self._name(self._n))
-        status, mime = head_fields(head)
-        self._lines.append(
-            cdxj_line(
-                self._key, url=target, date=date, kind=kind, status=status, mime=mime,
-                digest=payload, length=index_length(len(data), gzip=gz), offset=offset,
-                filename=name,
-            )
-        )  # fmt: skip
-        return name, offset
+        self.written += len(batch)
 
     def _failure(self) -> OutputError:
         exc = self._error
