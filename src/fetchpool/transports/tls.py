@@ -8,18 +8,25 @@ which makes each one once per process and trust setting: the system store (with
 ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set, as Python's ssl module and curl read them),
 a CA file (``--cacert``), or no checks at all (``--insecure``). libcurl has its own TLS
 library; :func:`curl_paths` gives it the same trust.
+
+A new connection to a host seen before can skip the rest of a full handshake (the server's
+certificate sent and checked, a key exchange signed) by resuming the session of the last one:
+:class:`Resuming` hands Python's ssl, which resumes only when given a session, the one kept
+for the name and port.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import socket
 import ssl
+from typing import Any
 
 from ..config import Config
 from ..errors import UsageError
 
-__all__ = ["client_context", "context_for", "curl_paths"]
+__all__ = ["Resuming", "client_context", "context_for", "curl_paths"]
 
 
 def context_for(config: Config) -> ssl.SSLContext:
@@ -58,3 +65,72 @@ def curl_paths(config: Config) -> tuple[str | None, str | None]:
         return config.cacert, None
     paths = ssl.get_default_verify_paths()
     return paths.cafile, paths.capath
+
+
+class Resuming:
+    """A client context that offers each new connection the TLS session of the last
+    connection to the same name and port, so the server may resume it instead of a full
+    handshake (the certificate was checked when the session was made, for that name).
+    Everything else is the wrapped context's own (urllib3 sets and reads its attributes and
+    calls its methods through this). At most ``size`` sessions are kept, then the table
+    starts again."""
+
+    context: ssl.SSLContext
+    _sessions: dict[tuple[str | None, int], ssl.SSLSession]
+    _size: int
+
+    def __init__(self, context: ssl.SSLContext, size: int = 4096) -> None:
+        object.__setattr__(self, "context", context)
+        object.__setattr__(self, "_sessions", {})
+        object.__setattr__(self, "_size", size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.context, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.context, name, value)
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        if session is None and not server_side:
+            key = _key(server_hostname, sock)
+            session = None if key is None else self._sessions.get(key)
+        return self.context.wrap_socket(
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            session=session,
+        )
+
+    def keep(self, sock: object) -> None:
+        """Keep the session of ``sock`` (any socket: only a TLS one has a session) for the
+        next connection to its name and port. Call it once the response head is read: a
+        TLS 1.3 server sends the ticket to resume with after the handshake."""
+        if not isinstance(sock, ssl.SSLSocket) or sock.server_side or sock.session_reused:
+            return  # a resumed session is the one kept already
+        session = sock.session
+        key = _key(sock.server_hostname, sock)
+        if session is None or key is None or not (session.has_ticket or session.id):
+            return
+        sessions = self._sessions
+        if sessions.get(key) is not session:
+            if len(sessions) >= self._size:
+                sessions.clear()
+            sessions[key] = session
+
+
+def _key(name: str | None, sock: socket.socket) -> tuple[str | None, int] | None:
+    try:
+        port = sock.getpeername()[1]
+    except (OSError, IndexError):
+        return None
+    return name, int(port)

@@ -7,10 +7,12 @@ watchdog can cut, runs on the fetcher's resolver threads (:mod:`.resolve`) and i
 for until the deadline at most; the connection then goes to the address found, while the
 Host header, SNI and certificate check stay on the name.
 
-Sockets stay bounded by the concurrency: each host's pool holds at most
-``min(per_host, concurrency)`` connections (and blocks for a free one, a second guard
-behind the scheduler's per-host limit), and at most about ``2 × concurrency / per_host``
-host pools are kept, the least recently used closed first.
+Sockets stay bounded: each host's pool holds at most ``min(per_host, concurrency)``
+connections (and blocks for a free one, a second guard behind the scheduler's per-host
+limit), and at most :func:`host_pools` host pools are kept (as many as a run keeps
+connections, within half the process's descriptors), the least recently used closed first.
+A new TLS connection to a host seen before resumes the session of the last one
+(:class:`~.tls.Resuming`).
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ from ..core.redirects import REDIRECT_STATUSES
 from .body import BodyReader
 from .deadline import Deadline, Guard, Watchdog
 from .decode import CHUNK
+from .keep import kept_connections
 from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import basic_auth, reason, request_headers, without_credentials
 from .resolve import LookupTimedOut, Resolver, is_ip_literal, pool_size
-from .tls import context_for
+from .tls import Resuming, context_for
 
-__all__ = ["BlockingFetcher", "classify"]
+__all__ = ["BlockingFetcher", "classify", "host_pools"]
 
 _DRAIN_AT_MOST = 64 * 1024  # a redirect's body is read (to keep the connection) up to this
 
@@ -63,14 +66,16 @@ class BlockingFetcher:
         self._headers = request_headers(config)
         self._foreign_headers = without_credentials(self._headers)
         self._has_auth = any(k.lower() == "authorization" for k in self._headers)
+        # The run's shared context, resuming each host's last TLS session (see .tls).
+        self._tls = Resuming(context_for(config))
         self._pool = _guarded(
             urllib3.PoolManager(
-                num_pools=max(2, math.ceil(2 * config.concurrency / per_host)),
+                num_pools=host_pools(config.concurrency, per_host),
                 maxsize=per_host,
                 block=True,
                 retries=False,
                 headers=request_headers(config),
-                **_tls(config),
+                **_tls(config, self._tls),
             )
         )
         self._proxy_pools: dict[str, urllib3.PoolManager] = {}
@@ -112,7 +117,7 @@ class BlockingFetcher:
         with self._lock:
             manager = self._proxy_pools.get(proxy)
             if manager is None:
-                manager = self._proxy_pools[proxy] = _proxy_manager(proxy, self._config)
+                manager = self._proxy_pools[proxy] = _proxy_manager(proxy, self._config, self._tls)
             return manager
 
     def _headers_for(self, url: str, foreign: bool) -> dict[str, str] | None:
@@ -127,6 +132,14 @@ class BlockingFetcher:
                 headers = dict(self._foreign_headers if foreign else self._headers)
                 headers["Authorization"] = auth
         return headers
+
+    def _keep_session(self, conn: Any) -> None:
+        """Keep a new TLS connection's session for the next one to its host (once per
+        connection: reading a session copies it, certificate and all)."""
+        sock = getattr(conn, "sock", None)
+        if sock is not None and getattr(conn, "fetchpool_session_of", None) is not sock:
+            conn.fetchpool_session_of = sock
+            self._tls.keep(sock)
 
     def _get(
         self,
@@ -153,6 +166,7 @@ class BlockingFetcher:
                 timeout=urllib3.Timeout(connect=deadline.connect(cfg.connect_timeout), read=left),
                 pool_timeout=left,
             )
+            self._keep_session(resp.connection)
             location = resp.headers.get("Location")
             if location and resp.status in REDIRECT_STATUSES:
                 clean = _finish_quietly(resp)
@@ -327,7 +341,7 @@ def _guarded(manager: urllib3.PoolManager) -> urllib3.PoolManager:
     return manager
 
 
-def _proxy_manager(proxy: str, config: Config) -> urllib3.PoolManager:
+def _proxy_manager(proxy: str, config: Config, tls: Resuming) -> urllib3.PoolManager:
     parts = urlsplit(proxy)
     proxy_headers = None
     if parts.username is not None:
@@ -342,15 +356,32 @@ def _proxy_manager(proxy: str, config: Config) -> urllib3.PoolManager:
             maxsize=config.concurrency,  # every proxied request shares the proxy's pool
             block=True,
             retries=False,
-            **_tls(config),
+            **_tls(config, tls),
         )
     )
 
 
-def _tls(config: Config) -> dict[str, Any]:
-    """The pools' TLS settings: the run's one shared context (:mod:`.tls`), and no checks
-    with ``insecure`` (urllib3 sets these on the context for every connection)."""
-    settings: dict[str, Any] = {"ssl_context": context_for(config)}
+def host_pools(concurrency: int, per_host: int) -> int:
+    """How many host pools (each with its idle connections) the blocking modes keep: as many
+    as :func:`~.keep.kept_connections` says a run keeps connections, so hosts taking turns
+    find theirs still open, within half the descriptors the process may open however full
+    each pool gets (``per_host`` connections); never fewer than ``2 × concurrency /
+    per_host``, the least recently used host's pool closed first."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        soft = 1024
+    budget = (soft // 2 if soft > 0 else kept_connections(concurrency)) // per_host
+    return max(2, math.ceil(2 * concurrency / per_host), min(kept_connections(concurrency), budget))
+
+
+def _tls(config: Config, tls: Resuming) -> dict[str, Any]:
+    """The pools' TLS settings: the run's one shared context (:mod:`.tls`), resuming
+    sessions, and no checks with ``insecure`` (urllib3 sets these on the context for every
+    connection)."""
+    settings: dict[str, Any] = {"ssl_context": tls}
     if config.insecure:
         settings.update(cert_reqs="CERT_NONE", assert_hostname=False)
     return settings
