@@ -9,8 +9,10 @@ Host header, SNI and certificate check stay on the name.
 
 Sockets stay bounded: each host's pool holds at most ``min(per_host, concurrency)``
 connections (and blocks for a free one, a second guard behind the scheduler's per-host
-limit), and at most :func:`host_pools` host pools are kept (as many as a run keeps
-connections, within half the process's descriptors), the least recently used closed first.
+limit); at most :func:`host_pools` host pools are kept (as many as a run keeps
+connections), the least recently used closed first; and past that many connections open
+(:class:`OpenConnections`, within half the process's descriptors) a finished one is closed
+instead of kept.
 A new TLS connection to a host seen before resumes the session of the last one
 (:class:`~.tls.Resuming`).
 """
@@ -46,7 +48,7 @@ from .request import basic_auth, reason, request_headers, without_credentials
 from .resolve import LookupTimedOut, Resolver, is_ip_literal, pool_size
 from .tls import Resuming, context_for
 
-__all__ = ["BlockingFetcher", "classify", "host_pools"]
+__all__ = ["BlockingFetcher", "OpenConnections", "classify", "host_pools"]
 
 _DRAIN_AT_MOST = 64 * 1024  # a redirect's body is read (to keep the connection) up to this
 
@@ -82,6 +84,7 @@ class BlockingFetcher:
         self._lock = threading.Lock()
         self._watchdog = Watchdog()
         self._resolver = Resolver(pool_size(config.concurrency))
+        self._open = OpenConnections(kept_connections(config.concurrency))
 
     def close(self) -> None:
         self._watchdog.stop()
@@ -100,6 +103,7 @@ class BlockingFetcher:
         with self._watchdog.guard(deadline.at) as guard:
             _current.guard = guard
             _current.resolver = self._resolver
+            _current.open = self._open
             try:
                 headers = self._headers_for(url, foreign)
                 return self._get(url, deadline, guard, headers, origin or url)
@@ -108,7 +112,7 @@ class BlockingFetcher:
                     return _timed_out(timeout, "the answer")
                 return Outcome.failed("internal", f"{type(exc).__name__}: {exc}")
             finally:
-                _current.guard = _current.resolver = None
+                _current.guard = _current.resolver = _current.open = None
 
     def _manager(self, url: str) -> urllib3.PoolManager:
         proxy = self._proxies.for_url(url)
@@ -207,8 +211,10 @@ class BlockingFetcher:
             return Outcome.failed(kind, detail)
         finally:
             if resp is not None:
-                if not clean:
-                    resp.close()  # never hand a half-read connection back to the pool
+                if not clean or self._open.over():
+                    # never hand a half-read connection back to the pool, nor one past the
+                    # connections a run keeps open
+                    resp.close()
                 resp.release_conn()  # a closed connection frees its place in the pool
 
 
@@ -304,11 +310,50 @@ def _connect(conn: u3conn.HTTPConnection) -> socket.socket | None:
     raise u3.NewConnectionError(conn, f"Failed to establish a new connection: {error}") from error
 
 
+class OpenConnections:
+    """The connections of one fetcher open at once, idle or busy, against how many it keeps
+    (:func:`~.keep.kept_connections`): past that, a connection is closed once its response is
+    read instead of going back to its host's pool, so the many host pools (:func:`host_pools`)
+    never hold more sockets than that, however full each one could get."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self, delta: int) -> None:
+        with self._lock:
+            self.count += delta
+
+    def over(self) -> bool:
+        return self.count > self.keep
+
+
+def _counted(conn: Any) -> None:
+    """Count ``conn``'s new socket against the running attempt's fetcher (see :func:`_uncount`)."""
+    counter: OpenConnections | None = getattr(_current, "open", None)
+    if counter is not None and getattr(conn, "fetchpool_open", None) is None:
+        counter.add(1)
+        conn.fetchpool_open = counter
+
+
+def _uncount(conn: Any) -> None:
+    counter: OpenConnections | None = getattr(conn, "fetchpool_open", None)
+    if counter is not None:
+        conn.fetchpool_open = None
+        counter.add(-1)
+
+
 class _GuardedHTTPConnection(u3conn.HTTPConnection):
     def _new_conn(self) -> socket.socket:
         sock = _connect(self) or super()._new_conn()
+        _counted(self)
         _watch(self)  # covers everything after the TCP connect
         return sock
+
+    def close(self) -> None:
+        _uncount(self)
+        super().close()
 
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         if self.sock is not None:  # a connection reused from the pool
@@ -319,8 +364,13 @@ class _GuardedHTTPConnection(u3conn.HTTPConnection):
 class _GuardedHTTPSConnection(u3conn.HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         sock = _connect(self) or super()._new_conn()
+        _counted(self)
         _watch(self)  # the TLS handshake itself is bounded by the connect timeout per read
         return sock
+
+    def close(self) -> None:
+        _uncount(self)
+        super().close()
 
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         if self.sock is not None:
@@ -364,17 +414,10 @@ def _proxy_manager(proxy: str, config: Config, tls: Resuming) -> urllib3.PoolMan
 def host_pools(concurrency: int, per_host: int) -> int:
     """How many host pools (each with its idle connections) the blocking modes keep: as many
     as :func:`~.keep.kept_connections` says a run keeps connections, so hosts taking turns
-    find theirs still open, within half the descriptors the process may open however full
-    each pool gets (``per_host`` connections); never fewer than ``2 × concurrency /
-    per_host``, the least recently used host's pool closed first."""
-    try:
-        import resource
-
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    except (ImportError, OSError, ValueError):
-        soft = 1024
-    budget = (soft // 2 if soft > 0 else kept_connections(concurrency)) // per_host
-    return max(2, math.ceil(2 * concurrency / per_host), min(kept_connections(concurrency), budget))
+    find theirs still open (the sockets they hold together are capped by
+    :class:`OpenConnections`); never fewer than ``2 × concurrency / per_host``, the least
+    recently used host's pool closed first."""
+    return max(2, math.ceil(2 * concurrency / per_host), kept_connections(concurrency))
 
 
 def _tls(config: Config, tls: Resuming) -> dict[str, Any]:
