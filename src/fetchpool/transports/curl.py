@@ -20,6 +20,7 @@ neither a transfer past its time nor a resolver thread another name needs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import select
@@ -187,6 +188,7 @@ _GIVE_AGAIN: Final = 20.0
 _GIVEN_AT_MOST: Final = 100_000
 
 
+@functools.lru_cache(maxsize=4096)  # per start: an address's parse costs 7 times the rest
 def _name_key(key: str) -> str | None:
     """``key`` (the scheduler's ``host:port``), or None for an address."""
     return None if is_ip_literal(key.rpartition(":")[0]) else key
