@@ -400,7 +400,7 @@ def _proxy_manager(proxy: str, config: Config, tls: Resuming) -> urllib3.PoolMan
     return _guarded(
         urllib3.ProxyManager(
             proxy,
-            num_pools=max(2, math.ceil(2 * config.concurrency / config.per_host)),
+            num_pools=host_pools(config.concurrency, config.per_host),  # CONNECT: a pool a host
             headers=request_headers(config),
             proxy_headers=proxy_headers,
             maxsize=config.concurrency,  # every proxied request shares the proxy's pool
