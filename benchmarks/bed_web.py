@@ -1,14 +1,15 @@
 """Fast on the real web: fetchpool against curl -Z and a minimal aiohttp client on the bed.
 
     .venv/bin/python benchmarks/bed_web.py [--scenarios hosts,h2,dns] [--repeat 3]
-        [--modes curl,async,threadpool,...] [-c 64] [--urls 20000] [--hosts 2000]
+        [--modes curl,async,threadpool,...,cluster] [-c 64] [--urls 20000] [--hosts 2000]
 
 Starts the real-web bed (tests/bed: a network namespace with dnsmasq, nginx serving every
 host over HTTPS with HTTP/2, certificates from a CA made for the run) and runs, interleaved,
 ``--repeat`` rounds of each scenario, printing every run and then the medians:
 
 - ``hosts``: ``--urls`` HTTPS URLs over ``--hosts`` hosts, ``-c`` in flight: fetchpool's
-  modes, ``curl -Z --parallel-max C`` and the minimal aiohttp client (benchmarks/clients);
+  modes (``cluster``: ``--cluster local:2``), ``curl -Z --parallel-max C`` and the minimal
+  aiohttp client (benchmarks/clients);
 - ``h2``: ``--urls`` HTTPS URLs on one host, ``-c C --per-host C``: fetchpool's curl mode and
   ``curl -Z``, with the TLS connections each opened (counted in nginx's access log);
 - ``dns``: ``--hosts`` URLs on as many names under ``slow.test``, whose every answer takes
@@ -52,7 +53,8 @@ class Run:
 
 
 def _fetchpool(mode: str, c: int, per_host: int | None) -> list[str]:
-    argv = [FETCHPOOL, "fetch", "-q", "-m", mode, "-c", str(c), "--retries", "0"]
+    how = ["--cluster", "local:2"] if mode == "cluster" else ["-m", mode]
+    argv = [FETCHPOOL, "fetch", "-q", *how, "-c", str(c), "--retries", "0"]
     return argv + (["--per-host", str(per_host)] if per_host else [])
 
 
