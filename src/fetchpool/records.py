@@ -36,6 +36,8 @@ class Record:
     (``--extract``; see :mod:`fetchpool.bodies.extract`) and are None otherwise.
     ``warc_file`` and ``warc_offset`` say where the last response archived for the URL
     lies (``--warc``; see :mod:`fetchpool.warc`), None otherwise.
+    ``started`` is the Unix time the URL's first attempt started (for throughput over
+    time, as ``fetchpool report`` draws it), None when no request was made.
     """
 
     url: str
@@ -54,6 +56,9 @@ class Record:
     # offset of its record there. None when the run does not archive.
     warc_file: str | None = None
     warc_offset: int | None = None
+    # The Unix time (seconds) the URL's first attempt started; None when none did (an
+    # invalid URL, a URL a dead worker held).
+    started: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -74,13 +79,21 @@ FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in fields(Record))
 
 
 def error_record(
-    url: str, kind: str, detail: str, *, elapsed: float = 0.0, attempts: int = 0
+    url: str,
+    kind: str,
+    detail: str,
+    *,
+    elapsed: float = 0.0,
+    attempts: int = 0,
+    started: float | None = None,
 ) -> Record:
     """A record for a URL that got no complete response."""
     if kind not in ERROR_KINDS:
         raise ValueError(f"unknown error kind {kind!r}; known: {', '.join(ERROR_KINDS)}")
     line = " ".join(detail.split())  # always one line
-    return Record(url=url, elapsed=elapsed, error=f"{kind}: {line}", attempts=attempts)
+    return Record(
+        url=url, elapsed=elapsed, error=f"{kind}: {line}", attempts=attempts, started=started
+    )
 
 
 _new = object.__new__
@@ -95,6 +108,7 @@ def response_record(
     final_url: str,
     content_type: str | None,
     attempts: int,
+    started: float | None = None,
 ) -> Record:
     """``Record(url=url, status=status, ...)`` for a response, the other fields None — made
     without the frozen dataclass's ``__init__``, which takes twice as long (one ``object.
@@ -114,4 +128,5 @@ def response_record(
     _set(rec, "links", None)
     _set(rec, "warc_file", None)
     _set(rec, "warc_offset", None)
+    _set(rec, "started", started)
     return rec

@@ -18,6 +18,12 @@ does (so outputs, ``--resume`` and skipping repeated URLs happen in the parent).
 failure in a worker (a full disk under ``--save-dir``) comes back to the parent and ends the
 run there with the sink's error; the factory in ``body_sink`` must pickle.
 
+A run steered by a knob (:mod:`fetchpool.core.knob`) is steered in each worker: the parent
+sends every worker its share of the concurrency (a share of 0 pauses that worker) and the
+pause, which its own scheduler applies; a stop request ends the run in the parent as Ctrl-C.
+The number of workers stays what it was at the start, and the parent cannot tell how many
+requests are in flight in them (the knob's ``in_flight`` stays None).
+
 Exactly one record per URL, even when a worker dies (killed, out of memory, a crash in a
 C extension): the parent knows which URLs each worker holds (in flight or waiting in it),
 and each URL a dead worker held becomes a ``worker-died`` error record. They are not fetched
@@ -45,6 +51,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ..config import Config
+from ..core.drive import TICK
 from ..errors import BodiesError, FetchpoolError, OutputError, UsageError
 from ..records import Record, error_record
 from . import worker as _worker
@@ -71,7 +78,8 @@ def worker_configs(config: Config, count: int, mode: str = "async") -> list[dict
     that counts requests must be split here when it is added.
     """
     base = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    base.update(mode=mode, processes=None, cluster=None)
+    # A knob steers the parent's run; each worker gets its share of it (see run()).
+    base.update(mode=mode, processes=None, cluster=None, knob=None)
     # Mappings such as the read-only headers view do not pickle; plain dicts do.
     base = {k: dict(v) if isinstance(v, Mapping) else v for k, v in base.items()}
     configs = []
@@ -114,6 +122,12 @@ class _Worker:
         # of the pipe (EOFError) when the worker exits, however it exits.
         inbox.close()
         outbox.close()
+
+    def steer(self, paused: bool, share: int) -> None:
+        """Its share of a steered run's limit, and the pause (see the module doc)."""
+        self.credit = 2 * share + self.config["lookahead"]
+        with contextlib.suppress(OSError):  # it is gone already; its end of pipe says so
+            self.urls.send(("knob", paused, share))
 
     def send(self, urls: list[str]) -> None:
         self.holding.update(urls)
@@ -164,6 +178,10 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     context = process_context(_worker.__name__, f"{__package__}.aio")
     count = min(config.processes or usable_cores(), config.concurrency)
     configs = worker_configs(config, count)
+    knob = config.knob
+    if knob is not None:
+        for kwargs in configs:
+            kwargs["steered"] = True
     try:
         pickle.dumps(configs)
     except Exception as exc:
@@ -175,6 +193,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     workers: list[_Worker] = []
     started = 0
     barren_deaths = 0
+    seen = -1  # the knob's version last sent to the workers
 
     def start(kwargs: dict[str, Any]) -> _Worker:
         nonlocal started
@@ -185,9 +204,15 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         workers = [start(kwargs) for kwargs in configs]
         exhausted = False
         while workers:
+            if knob is not None and knob.version != seen:
+                if knob.stopping:
+                    raise KeyboardInterrupt  # as Ctrl-C: what the workers sent is handed over
+                seen = knob.version
+                for i, worker in enumerate(workers):
+                    worker.steer(knob.paused, _share(knob.concurrency, len(workers), i))
             exhausted = _feed(workers, source, exhausted)
             by_conn = {w.records: w for w in workers}
-            for conn in wait(list(by_conn)):
+            for conn in wait(list(by_conn), None if knob is None else TICK):
                 assert isinstance(conn, Connection)
                 worker = by_conn[conn]
                 try:
@@ -208,6 +233,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                         ) from exc
                     if not exhausted:
                         workers.append(start(worker.config))
+                        seen = -1  # the new worker gets its share of a knob too
                     continue
                 yield from worker.take(message)
     except KeyboardInterrupt:

@@ -27,6 +27,8 @@ def generic_line(record: Record) -> str:
     """One record as one JSON line (with the newline), for any set of fields."""
     row = {name: getattr(record, name) for name in FIELDS}
     row["elapsed"] = round(record.elapsed, 6)  # microseconds are plenty
+    if record.started is not None:
+        row["started"] = round(record.started, 6)
     return _encode(row) + "\n"
 
 
@@ -35,6 +37,7 @@ def _fast_line(r: Record) -> str:
     # (json writes ints and floats with repr; encode_basestring is json's own string escaper.)
     s, n, e, f, t, p = r.status, r.length, r.error, r.final_url, r.content_type, r.path
     title, sha, links, wf, wo = r.title, r.sha256, r.links, r.warc_file, r.warc_offset
+    st = r.started
     return (
         f'{{"url": {encode_basestring(r.url)}, "status": {"null" if s is None else int(s)}, '
         f'"length": {"null" if n is None else int(n)}, "elapsed": {round(r.elapsed, 6)!r}, '
@@ -47,7 +50,8 @@ def _fast_line(r: Record) -> str:
         f'"sha256": {"null" if sha is None else encode_basestring(sha)}, '
         f'"links": {"null" if links is None else int(links)}, '
         f'"warc_file": {"null" if wf is None else encode_basestring(wf)}, '
-        f'"warc_offset": {"null" if wo is None else int(wo)}}}\n'
+        f'"warc_offset": {"null" if wo is None else int(wo)}, '
+        f'"started": {"null" if st is None else repr(round(st, 6))}}}\n'
     )
 
 
@@ -66,6 +70,7 @@ _FAST_FIELDS = (
     "links",
     "warc_file",
     "warc_offset",
+    "started",
 )
 
 #: One record as one JSON line (with the newline). The hand-written form serves the
