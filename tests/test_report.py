@@ -144,9 +144,10 @@ def test_a_big_output_is_aggregated_in_bounded_memory_into_a_small_page(tmp_path
     start = 1.7e9
     with source.open("w") as fh:
         for i in range(200_000):
-            fh.write(json.dumps({"url": f"http://h{i % 300}.test/{i}", "status": 200 + 100 * (i % 4 == 0),
-                                 "elapsed": 0.001 * (1 + i % 977), "error": None,
-                                 "started": start + i / 500, "length": 100}) + "\n")  # fmt: skip
+            row = {"url": f"http://h{i % 300}.test/{i}", "status": 200 + 100 * (i % 4 == 0),
+                   "elapsed": 0.001 * (1 + i % 977), "error": None,
+                   "started": start + i / 500, "length": 100}  # fmt: skip
+            fh.write(json.dumps(row) + "\n")
     tracemalloc.start()
     try:
         totals = aggregate(str(source))
