@@ -103,8 +103,9 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
         "fetch",
         help="fetch URLs and write one record per URL",
         description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
-        "error, final_url, content_type, attempts, path, and title, sha256, links with "
-        "--extract), streamed as each completes.",
+        "error, final_url, content_type, attempts, path, title, sha256 and links with "
+        "--extract, warc_file and warc_offset with --warc, started), streamed as each "
+        "completes.",
         epilog=_EPILOG,
     )
     f.add_argument("sources", nargs="*", metavar="SOURCE", help="a URL, a file of URLs, or -")
