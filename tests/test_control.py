@@ -167,6 +167,48 @@ def test_drive_applies_the_knob_and_a_stop_hands_over_what_finished() -> None:
     assert len({r.url for r in got}) == len(got) and all(r.started for r in got)
 
 
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "mode", ["threadpool", "to-thread", "threading", "async", "curl", "processes"]
+)
+def test_every_mode_follows_the_knob(fresh_site: TestSite, mode: str) -> None:
+    """The limit turned up and down and the pause, in a real run of each mode."""
+    site = fresh_site
+    knob = fetchpool.Knob(2)
+    urls = [site.url(f"/delay/300/{i}") for i in range(3000)]
+    got: list[Record] = []
+    ended: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            for rec in fetchpool.fetch(urls, mode=mode, knob=knob):
+                got.append(rec)
+        except BaseException as exc:  # the stop: KeyboardInterrupt, as Ctrl-C
+            ended.append(exc)
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    try:
+        _until(lambda: site.peak == 2, f"{mode}: two never ran at once")
+        knob.set_concurrency(5)
+        _until(lambda: site.peak == 5, f"{mode}: the raised limit was not used")
+        knob.set_concurrency(1)
+        _until(lambda: site.in_flight <= 1, f"{mode}: the lowered limit was not kept")
+        site.reset()
+        _until(lambda: site.requests >= 4, f"{mode}: the run stalled")
+        assert site.peak <= 1
+        knob.pause()
+        _until(lambda: site.in_flight == 0, f"{mode}: what was in flight never finished")
+        held = _holds_still(site, 0.5)
+        knob.resume()
+        _until(lambda: site.requests > held, f"{mode}: the run did not resume")
+    finally:
+        knob.stop()
+        worker.join(timeout=60)
+    assert not worker.is_alive() and len(ended) == 1 and isinstance(ended[0], KeyboardInterrupt)
+    assert len({r.url for r in got}) == len(got) and all(r.status == 200 for r in got)
+
+
 # --- the control endpoint -------------------------------------------------------------
 
 
@@ -411,3 +453,46 @@ def test_the_library_takes_a_knob_in_any_mode(site: TestSite) -> None:
     assert len(got) == 20 and knob.status()["done"] == 0  # the writer's counts: fetchpool.run
     summary = fetchpool.run(urls, output=os.devnull, knob=knob)
     assert summary.stats.done == 20 and knob.status()["done"] == 20
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_cluster_run_follows_the_knob_a_batch_at_a_time(fresh_site: TestSite) -> None:
+    pytest.importorskip("distributed")
+    site = fresh_site
+    knob = fetchpool.Knob(2)
+    urls = [site.url(f"/delay/50/{i}") for i in range(5000)]
+    got: list[Record] = []
+    ended: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            for rec in fetchpool.fetch(urls, cluster="local:1", knob=knob):
+                got.append(rec)
+        except BaseException as exc:
+            ended.append(exc)
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    try:
+        _until(lambda: site.peak == 2, "the cluster never fetched", timeout=120)
+        knob.pause()  # the batches submitted (one running, one queued) end; no more go out
+        for _ in range(4):  # each batch submitted before the pause may still start, then end
+            _until(lambda: site.in_flight == 0 and len(got) == site.requests, "no end")
+            held = site.requests
+            until = time.monotonic() + 1.0
+            while time.monotonic() < until and site.requests == held:
+                time.sleep(0.1)
+            if site.requests == held:
+                break
+        else:
+            pytest.fail("batches kept starting while paused")
+        knob.set_concurrency(6)
+        knob.resume()
+        _until(lambda: site.requests > held, "the run did not resume")
+        _until(lambda: site.peak == 6, "the next batches did not take the new limit")
+    finally:
+        knob.stop()
+        worker.join(timeout=90)
+    assert not worker.is_alive() and isinstance(ended[0], KeyboardInterrupt)
+    assert len({r.url for r in got}) == len(got)

@@ -36,8 +36,9 @@ _RATE_WINDOW = 5.0
 
 
 class Knob:
-    """Steers one run; see the module doc. ``concurrency``: the limit to start with (the
-    run's ``-c``); ``most``: the highest it may be turned to."""
+    """Steers one run; see the module doc. ``concurrency``: the limit to start with (give
+    the run's ``-c``: from the start, the knob's limit is the one that counts); ``most``:
+    the highest it may be turned to (the thread pools are sized to it)."""
 
     def __init__(self, concurrency: int, *, most: int | None = None) -> None:
         if concurrency < 1:

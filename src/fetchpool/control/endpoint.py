@@ -1,4 +1,4 @@
-"""The control endpoint: a run's :class:`~fetchpool.core.knob.Knob` over HTTP, for scripts.
+"""The control endpoint: a run's :class:`~fetchpool.knob.Knob` over HTTP, for scripts.
 
 ``GET /status`` gives the knob's status as JSON (done, in flight, rate, concurrency,
 paused, and more); ``POST /pause``, ``/resume``, ``/concurrency?n=N`` and ``/stop`` steer

@@ -5,7 +5,7 @@ does the work, another reads what you type.
 Ctrl-C does, ``?`` shows the keys. The keys are read from the controlling terminal
 (``/dev/tty``) in cbreak mode (each key as it is pressed, not echoed; Ctrl-C still sends
 SIGINT) on a thread of its own, which touches nothing but the run's
-:class:`~fetchpool.core.knob.Knob`. The terminal's settings are put back however the run
+:class:`~fetchpool.knob.Knob`. The terminal's settings are put back however the run
 ends: :meth:`Keys.close` runs in a ``finally`` of the command, and SIGTERM and SIGHUP end a
 run through the same path as Ctrl-C (:class:`fetchpool.StopSignals`).
 """

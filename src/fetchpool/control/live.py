@@ -2,7 +2,7 @@
 in flight (per host), errors by kind and latency percentiles, and the keys.
 
 A :class:`~.progress.Progress` like the plain bar, but drawn from the run's
-:class:`~fetchpool.core.knob.Knob`, which rich's refresh thread reads a few times a second:
+:class:`~fetchpool.knob.Knob`, which rich's refresh thread reads a few times a second:
 so a paused run (no records coming) still shows what it is doing.
 """
 

@@ -13,8 +13,9 @@ thread). ``concurrency``, ``per_host`` (at least 1 each), the look-ahead, ``rate
 ``host_rate`` are split between them (:func:`fetchpool.distributed.processes.worker_configs`),
 so the totals hold across the cluster while it keeps the size it had at the start.
 
-A run steered by a knob (:mod:`fetchpool.core.knob`) is steered a batch at a time: while it
-is paused no batch is submitted (the batches running end as usual), and a batch submitted
+A run steered by a knob (:mod:`fetchpool.knob`) is steered a batch at a time: while it
+is paused no batch is submitted (those submitted already, running or queued on a worker, run
+as usual), and a batch submitted
 after the concurrency was turned takes its share of the new limit. A stop request ends the
 run as Ctrl-C. The knob's ``in_flight`` stays None: the client cannot see the requests.
 
@@ -112,7 +113,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         source = iter(urls)
         pending = distributed.as_completed()
         knob = config.knob
-        seen = knob.version if knob is not None else 0
+        seen = -1  # the knob's limit applies from the first batch
         exhausted = False
 
         def submit() -> bool:

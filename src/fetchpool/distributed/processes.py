@@ -18,7 +18,7 @@ does (so outputs, ``--resume`` and skipping repeated URLs happen in the parent).
 failure in a worker (a full disk under ``--save-dir``) comes back to the parent and ends the
 run there with the sink's error; the factory in ``body_sink`` must pickle.
 
-A run steered by a knob (:mod:`fetchpool.core.knob`) is steered in each worker: the parent
+A run steered by a knob (:mod:`fetchpool.knob`) is steered in each worker: the parent
 sends every worker its share of the concurrency (a share of 0 pauses that worker) and the
 pause, which its own scheduler applies; a stop request ends the run in the parent as Ctrl-C.
 The number of workers stays what it was at the start, and the parent cannot tell how many

@@ -7,7 +7,7 @@ the URLs the parent sends. Messages on the two pipes it is given:
 
 * parent -> worker: a list of URLs to fetch, or None: "no more; finish and exit", or
   ``("knob", paused, concurrency)``: the worker's share of a steered run's limit (see
-  :mod:`fetchpool.core.knob`), applied to its own scheduler.
+  :mod:`fetchpool.knob`), applied to its own scheduler.
 * worker -> parent: ``("records", [packed, ...])``, finished records each packed as a tuple
   of field values (the first, empty, says the worker has started and can take URLs); or
   ``("failed", kind, message)``: the run must stop (a body sink failed, or a bug), after
