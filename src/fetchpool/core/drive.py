@@ -5,11 +5,11 @@ An engine only says how requests run at once: a :class:`Runner` starts requests
 to do next and hands each finished request back to it, which may give a record. The scheduler is
 only ever touched by the thread (or the event loop) running this loop.
 
-When the config has a :class:`~.knob.Knob`, the loop reads it on every turn (:class:`Steer`):
-a change of the pause or the concurrency goes to the scheduler, a stop request ends the
-run as Ctrl-C does (KeyboardInterrupt, the finished records handed over first), and no
-wait lasts longer than :data:`TICK`, so a change made while every request is slow is
-seen at once.
+When the config has a :class:`~fetchpool.knob.Knob`, the loop reads it on every turn
+(:class:`Steer`): a change of the pause or the concurrency goes to the scheduler, a stop
+request ends the run as Ctrl-C does (KeyboardInterrupt, the finished records handed over
+first), and no wait lasts longer than :data:`TICK`, so a change made while every request
+is slow is seen at once.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ count against the same budget), so a worker never sits idle behind a busy host w
 for other hosts wait in that window, and memory stays O(concurrency + lookahead). Hosts
 take turns: after a start, a host goes to the back of the line.
 
-A run can be steered while it goes (:mod:`.knob`, applied by the drive loops):
+A run can be steered while it goes (:mod:`fetchpool.knob`, applied by the drive loops):
 :meth:`Scheduler.set_concurrency` changes the limit in flight (lowering cancels nothing;
 the requests in flight end as usual), and while :meth:`Scheduler.pause` holds, nothing
 new starts.
