@@ -101,7 +101,8 @@ def _jobs(sched: Scheduler) -> list[Job]:
 
 def test_scheduler_concurrency_changes_live_and_lowering_cancels_nothing() -> None:
     urls = [f"http://h{i % 7}.test/{i}" for i in range(100)]
-    sched = Scheduler(iter(urls), Config(concurrency=2, per_host=100), clock=lambda: 0.0)
+    config = Config(concurrency=2, per_host=100, knob=Knob(2))  # a knob: up to 1024
+    sched = Scheduler(iter(urls), config, clock=lambda: 0.0)
     first = _jobs(sched)
     assert len(first) == 2
     sched.set_concurrency(5)
@@ -114,6 +115,9 @@ def test_scheduler_concurrency_changes_live_and_lowering_cancels_nothing() -> No
         assert _jobs(sched) == []  # 4, 3, 2, 1 still in flight: at or above the limit
     sched.finish(more[-1], Outcome(status=200, length=1))
     assert len(_jobs(sched)) == 1
+    unsteered = Scheduler(iter(urls), Config(concurrency=2), clock=lambda: 0.0)
+    unsteered.set_concurrency(9)  # past what its config allows: its pools are no bigger
+    assert len(_jobs(unsteered)) == 2
 
 
 def test_scheduler_paused_starts_nothing_yet_ends_when_all_is_done() -> None:
@@ -496,3 +500,17 @@ def test_a_cluster_run_follows_the_knob_a_batch_at_a_time(fresh_site: TestSite) 
         worker.join(timeout=90)
     assert not worker.is_alive() and isinstance(ended[0], KeyboardInterrupt)
     assert len({r.url for r in got}) == len(got)
+
+
+def test_the_sequential_mode_stays_one_at_a_time_whatever_the_knob(site: TestSite) -> None:
+    knob = fetchpool.Knob(2)
+    knob.set_concurrency(8)
+    urls = [site.url(f"/delay/50/{i}") for i in range(6)]
+    started = time.monotonic()
+    records = list(fetchpool.fetch(urls, mode="sequential", knob=knob))
+    assert len(records) == 6
+    # One after another: each record's time is its own request's, never a queue's.
+    assert all(0.05 <= r.elapsed < 0.05 + (time.monotonic() - started) / 3 for r in records)
+    ends = sorted((r.started or 0) + r.elapsed for r in records)
+    starts = sorted(r.started or 0 for r in records)
+    assert all(s >= e - 0.001 for s, e in zip(starts[1:], ends, strict=False))

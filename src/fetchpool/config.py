@@ -167,8 +167,11 @@ class Config:
     @property
     def most_in_flight(self) -> int:
         """The most requests that may ever be in flight at once: ``concurrency``, or, with
-        a ``knob``, the highest it can be turned to. The modes with a pool of threads size
-        it to this (threads start only as they are needed)."""
+        a ``knob``, the highest it can be turned to (but 1 in the sequential mode, whatever
+        the knob says). The modes with a pool of threads size it to this (threads start
+        only as they are needed)."""
+        if self.mode == "sequential":
+            return 1
         if self.knob is None:
             return self.concurrency
         return max(self.concurrency, self.knob.most)

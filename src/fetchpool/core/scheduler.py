@@ -138,7 +138,9 @@ class Scheduler:
     def set_concurrency(self, n: int) -> None:
         """From now on at most ``n`` requests in flight (0: none start). Lowering cancels
         nothing: the requests in flight end as usual, and none start until fewer than
-        ``n`` are. The default look-ahead grows with it, so a free host is still found."""
+        ``n`` are. Never more than the config's ``most_in_flight`` (1 in the sequential
+        mode). The default look-ahead grows with it, so a free host is still found."""
+        n = min(n, self._cfg.most_in_flight)
         self._limit = n
         if self._cfg.lookahead is None:
             self._read_ahead = max(self._cfg.read_ahead, DEFAULT_LOOKAHEAD_PER_SLOT * n)
