@@ -221,8 +221,8 @@ def run_fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[st
             stack.callback(keys.close)  # the terminal gets its settings back, however it ends
         if not args.quiet and err.isatty():
             progress = RichProgress(err) if knob is None else LiveDisplay(err, knob, keys)
-        if knob is not None and args.control is not None and not args.quiet:
-            progress = _Announce(progress, knob, err)
+        if knob is not None and args.control is not None:
+            progress = _Announce(progress, knob, err)  # under -q too: a script needs it
         return _run(args, sources, stdin, out, err, progress, config)
 
 
