@@ -40,6 +40,8 @@ def _urls(site: TestSite, other: TestSite) -> list[str]:
     urls += [f"http://127.0.0.1:{dead}/{i}" for i in range(4)]  # connect: refused
     urls += [site.url(f"/delay/5000/{i}") for i in range(2)]  # timeout
     urls += ["not a url"]
+    # With credentials, slow: among the slowest URLs, where the page must not show them.
+    urls += [site.url("/delay/400/1").replace("://", "://user:s3cr3t@")]
     return urls
 
 
@@ -95,12 +97,12 @@ def test_the_report_counts_and_draws_the_run(
     page = tmp_path / "report.html"
     done = _report(outputs[fmt], page)
     assert done.returncode == 0, done.stderr
-    assert "75 records" in done.stderr
+    assert "76 records" in done.stderr
     html = page.read_text()
     _offline(html)
     for chart in ("status", "errors", "latency", "throughput"):
         assert html.count(f'data-chart="{chart}"') == 1
-    assert re.search(r"<td>2xx</td><td>60</td>", html)
+    assert re.search(r"<td>2xx</td><td>61</td>", html)
     assert re.search(r"<td>4xx</td><td>5</td>", html)
     assert re.search(r"<td>5xx</td><td>3</td>", html)
     assert re.search(r"<td>error: connect</td><td>4</td>", html)
@@ -108,12 +110,13 @@ def test_the_report_counts_and_draws_the_run(
     assert re.search(r"<td>error: invalid-url</td><td>1</td>", html)
     assert f"127.0.0.1:{site.port}" in html  # the hosts table
     assert "/delay/5000/" in html  # among the slowest URLs
+    assert "/delay/400/1" in html and "s3cr3t" not in html and "***@" in html
 
 
 def test_jsonl_and_sqlite_give_the_same_totals(outputs: dict[str, Path]) -> None:
     a, b = aggregate(str(outputs["jsonl"])), aggregate(str(outputs["sqlite"]))
     assert (a.records, a.by_class, a.by_error) == (b.records, b.by_class, b.by_error)
-    assert a.latency.count == b.latency.count == 68
+    assert a.latency.count == b.latency.count == 69
     assert set(a.hosts) == set(b.hosts) and len(a.hosts) == 4  # two sites, a dead port, none
 
 

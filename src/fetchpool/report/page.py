@@ -36,6 +36,18 @@ table.urls th:nth-child(2), table.urls th:nth-child(3), table.urls td:nth-child(
 """
 
 
+def _shown(url: str) -> str:
+    """A URL as the page may show it: without a ``user:password@`` (the record keeps the
+    input as it was; a report is made to be passed around)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, tail = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return f"{scheme}://{netloc}{slash}{tail}"
+
+
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
@@ -100,7 +112,10 @@ def page(totals: Aggregate, source: str, svgs: dict[str, str]) -> str:
     slowest = _table(
         "The slowest URLs",
         ["seconds", "URL", "status or error"],
-        [[_seconds(s), _e(url), _e(what)] for s, url, what in sorted(totals.slowest, reverse=True)],
+        [
+            [_seconds(s), _e(_shown(url)), _e(what)]
+            for s, url, what in sorted(totals.slowest, reverse=True)
+        ],
         cls=' class="url"',
     )
     other = totals.hosts.get(_OTHER)
