@@ -514,3 +514,25 @@ def test_the_sequential_mode_stays_one_at_a_time_whatever_the_knob(site: TestSit
     ends = sorted((r.started or 0) + r.elapsed for r in records)
     starts = sorted(r.started or 0 for r in records)
     assert all(s >= e - 0.001 for s, e in zip(starts[1:], ends, strict=False))
+
+
+def test_the_library_serves_a_run_over_http_while_it_goes(fresh_site: TestSite) -> None:
+    knob = fetchpool.Knob(2)
+    urls = [fresh_site.url(f"/delay/200/{i}") for i in range(400)]
+    seen: list[dict[str, Any]] = []
+
+    def watch() -> None:
+        _until(lambda: knob.control_url is not None, "the endpoint never started")
+        _until(lambda: fresh_site.requests >= 4, "nothing was fetched")
+        seen.append(_call(f"{knob.control_url}/status")[1])
+        _call(f"{knob.control_url}/stop", "POST")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    with pytest.raises(fetchpool.Interrupted):
+        fetchpool.run(urls, output=os.devnull, knob=knob, control="127.0.0.1:0")
+    watcher.join(timeout=60)
+    assert seen and seen[0]["concurrency"] == 2 and seen[0]["in_flight"] in (0, 1, 2)
+    assert knob.control_url is not None
+    with pytest.raises(OSError):  # closed with the run
+        urllib.request.urlopen(f"{knob.control_url}/status", timeout=5)
