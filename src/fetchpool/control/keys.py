@@ -71,13 +71,13 @@ class Keys:
     def press(self, key: str) -> None:
         """What one key does (also for tests and other front ends)."""
         knob = self._knob
-        if key in "pP ":
+        if key in "pP":
             self.said = "paused" if knob.toggle_pause() else "resumed"
         elif key in "+=":
             self.said = f"concurrency {knob.more()}"
         elif key in "-_":
             self.said = f"concurrency {knob.fewer()}"
-        elif key in "sSq":
+        elif key in "sS":
             self.said = "stopping"
             knob.stop()
         elif key in "?hH":

@@ -11,6 +11,7 @@ It reads outputs and writes one file; it imports nothing of the fetching path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from ..errors import OutputError, UsageError
@@ -40,5 +41,7 @@ def write_report(source: str | os.PathLike[str], target: str | os.PathLike[str])
             fh.write(text)
         os.replace(partial, dst)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)  # no half page left behind
         raise OutputError(f"cannot write {dst}: {exc.strerror or exc}") from exc
     return totals
