@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from fetchpool.errors import UsageError
 from fetchpool.knob import Knob
 from fetchpool.records import Record
 from fetchpool.testsite.site import TestSite
+from procs import descendants
 
 FETCHPOOL = str(Path(sys.executable).parent / "fetchpool")
 
@@ -536,3 +538,27 @@ def test_the_library_serves_a_run_over_http_while_it_goes(fresh_site: TestSite) 
     assert knob.control_url is not None
     with pytest.raises(OSError):  # closed with the run
         urllib.request.urlopen(f"{knob.control_url}/status", timeout=5)
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_gives_the_terminal_back(
+    fresh_site: TestSite, tmp_path: Path, clean_env: dict[str, str], screens: list[_Screen]
+) -> None:
+    out = tmp_path / "out.jsonl"
+    screen = _Screen(["fetch", str(_urls(tmp_path, fresh_site, 500)), "-o", str(out)], clean_env)
+    screens.append(screen)
+    screen.until(lambda: "p pause" in screen.seen and fresh_site.requests > 0, "no run")
+    (pid,) = [p for p in descendants(screen.child.pid) if "fetchpool" in _cmdline(p)][:1]
+    os.kill(pid, signal.SIGTERM)
+    screen.child.expect(r"EXIT=(\d+)")
+    assert screen.child.match[1] == "143"
+    screen.child.expect(pexpect.EOF)
+    after = screen.child.before
+    assert re.search(r"(?<!-)icanon", after) and re.search(r"(?<!-)echo\b", after), after
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
