@@ -365,11 +365,12 @@ class _Screen:
     """A `fetchpool fetch` in a pseudo-terminal; what it draws is read all the time (a
     terminal nobody reads would block the display)."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], program: str = "") -> None:
         # Through a shell, so that the terminal's settings can be looked at once it ends.
         command = " ".join([FETCHPOOL, *args]) + "; echo EXIT=$?; stty -a"
+        argv = args if program else ["-c", command]
         self.child = pexpect.spawn(
-            "/bin/sh", ["-c", command], env={**env, "TERM": "xterm"}, encoding="utf-8",
+            program or "/bin/sh", argv, env={**env, "TERM": "xterm"}, encoding="utf-8",
             timeout=60, dimensions=(40, 160),
         )  # fmt: skip
         self.child.delaybeforesend = None
@@ -562,3 +563,38 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(
+    fresh_site: TestSite, tmp_path: Path, clean_env: dict[str, str], screens: list[_Screen]
+) -> None:
+    """In an interactive shell with job control, as a user runs it."""
+    env = {**clean_env, "PS1": "READY$ "}
+    screen = _Screen(["--norc", "--noprofile", "-i"], env, program="/bin/bash")
+    screens.append(screen)
+    child = screen.child
+    child.expect_exact("READY$ ")
+    urls = _urls(tmp_path, fresh_site, 500)
+    child.sendline(f"{FETCHPOOL} fetch {urls} -o {tmp_path / 'o.jsonl'}")
+    child.expect_exact("p pause")
+    screen.until(lambda: fresh_site.requests > 0, "nothing fetched")
+    child.send("\x1a")  # Ctrl-Z
+    child.expect("Stopped")
+    child.expect_exact("READY$ ")
+    child.sendline("stty -a")
+    child.expect_exact("READY$ ")
+    assert re.search(r"(?<!-)icanon", child.before) and re.search(r"(?<!-)echo\b", child.before)
+    child.sendline("fg")
+    child.expect_exact("p pause")  # drawn again
+    screen.seen = ""
+    child.send("p")
+    screen.until(lambda: "(paused)" in screen.seen, "p after fg was not taken")
+    screen.until(lambda: fresh_site.in_flight == 0, "the pause after fg did not hold")
+    child.send("s")
+    child.expect_exact("READY$ ")
+    child.sendline("echo EXIT=$?; stty -a")
+    child.expect(r"EXIT=(\d+)")
+    assert child.match[1] == "130"
+    child.expect_exact("READY$ ")
+    assert re.search(r"(?<!-)icanon", child.before) and re.search(r"(?<!-)echo\b", child.before)

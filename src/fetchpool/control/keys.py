@@ -7,7 +7,9 @@ Ctrl-C does, ``?`` shows the keys. The keys are read from the controlling termin
 SIGINT) on a thread of its own, which touches nothing but the run's
 :class:`~fetchpool.knob.Knob`. The terminal's settings are put back however the run
 ends: :meth:`Keys.close` runs in a ``finally`` of the command, and SIGTERM and SIGHUP end a
-run through the same path as Ctrl-C (:class:`fetchpool.StopSignals`).
+run through the same path as Ctrl-C (:class:`fetchpool.StopSignals`). Ctrl-Z gives the
+terminal back before the run stops, and ``fg`` takes it again (SIGTSTP, SIGCONT); while the
+run is in the background no key is read (reading would stop it).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import termios
 import threading
 import tty
+from types import FrameType
 from typing import Any, Final
 
 from ..knob import Knob
@@ -46,6 +50,11 @@ class Keys:
         self._closing = threading.Event()
         self.help_shown = False
         self.said = ""
+        self._old: dict[int, Any] = {}
+        self._cbroken = True  # the terminal is in cbreak mode (open() set it)
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in ((signal.SIGTSTP, self._on_stop), (signal.SIGCONT, self._on_cont)):
+                self._old[sig] = signal.signal(sig, handler)
         self._thread = threading.Thread(target=self._read, name="fetchpool-keys", daemon=True)
         self._thread.start()
 
@@ -83,11 +92,51 @@ class Keys:
         elif key in "?hH":
             self.help_shown = not self.help_shown
 
+    def _foreground(self) -> bool:
+        try:
+            return os.tcgetpgrp(self._fd) == os.getpgrp()
+        except OSError:
+            return False
+
+    def _cbreak(self) -> None:
+        if self._foreground():  # from the background, setting the terminal would stop us
+            with contextlib.suppress(OSError, termios.error):
+                tty.setcbreak(self._fd, termios.TCSANOW)
+                self._cbroken = True
+
+    def _restore(self) -> None:
+        if not self._cbroken:
+            return
+        # Set from the background (the run ended after bg), it would stop the process with
+        # SIGTTOU, unless that is ignored meanwhile (signals are the main thread's).
+        ignore = threading.current_thread() is threading.main_thread()
+        old = signal.signal(signal.SIGTTOU, signal.SIG_IGN) if ignore else None
+        try:
+            with contextlib.suppress(OSError, termios.error):
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+                self._cbroken = False
+        finally:
+            if ignore:
+                signal.signal(signal.SIGTTOU, old)
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        """Ctrl-Z: the terminal as it was, then stop as a process does by default."""
+        self._restore()
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+        signal.signal(signal.SIGTSTP, self._on_stop)
+
+    def _on_cont(self, signum: int, frame: FrameType | None) -> None:
+        self._cbreak()  # fg: the keys again (bg: nothing, until fg)
+
     def _read(self) -> None:
         while not self._closing.is_set():
             try:
                 ready, _, _ = select.select([self._fd], [], [], _POLL)
                 if not ready:
+                    continue
+                if not self._foreground():
+                    self._closing.wait(_POLL)  # in the background: leave the keys alone
                     continue
                 data = os.read(self._fd, 64)
             except OSError:
@@ -101,8 +150,10 @@ class Keys:
         """Stop reading and give the terminal back its settings."""
         self._closing.set()
         self._thread.join(timeout=2)
-        with contextlib.suppress(OSError, termios.error):
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+        self._restore()
         with contextlib.suppress(OSError):
             os.close(self._fd)
 
