@@ -411,19 +411,24 @@ def test_keys_pause_resume_turn_and_stop(
     site = fresh_site
     screen.until(lambda: site.peak == 2 and "per host" in screen.seen, "no live display")
     assert "p pause" in screen.seen  # the keys are shown
+    screen.seen = ""  # what is drawn from now on
     screen.child.send("+")
-    screen.until(lambda: "concurrency 3" in screen.seen, "+ was not taken")
+    screen.until(lambda: "(concurrency 3)" in screen.seen, "+ was not taken")
     screen.until(lambda: site.peak == 3, "+ did not raise the peak in flight")
+    screen.seen = ""  # what is drawn from now on
     screen.child.send("-")
-    screen.until(lambda: "concurrency 2" in screen.seen and site.in_flight <= 2, "- not taken")
+    screen.until(lambda: "(concurrency 2)" in screen.seen and site.in_flight <= 2, "- not taken")
     site.reset()
     screen.until(lambda: site.requests >= 8, "the run stalled")
     assert site.peak <= 2  # - lowered the peak in flight
+    screen.seen = ""  # what is drawn from now on
     screen.child.send("p")
     screen.until(lambda: "paused" in screen.seen and site.in_flight == 0, "p did not pause")
     held = _holds_still(site)
+    screen.seen = ""  # what is drawn from now on
     screen.child.send("p")
     screen.until(lambda: site.requests > held, "p did not resume")
+    screen.seen = ""  # what is drawn from now on
     screen.child.send("?")
     screen.until(lambda: "show or hide these keys" in screen.seen, "? showed no keys")
     finished = site.requests - site.in_flight  # answered before the stop, at least
