@@ -19,10 +19,12 @@ failure in a worker (a full disk under ``--save-dir``) comes back to the parent 
 run there with the sink's error; the factory in ``body_sink`` must pickle.
 
 A run steered by a knob (:mod:`fetchpool.knob`) is steered in each worker: the parent
-sends every worker its share of the concurrency (a share of 0 pauses that worker) and the
-pause, which its own scheduler applies; a stop request ends the run in the parent as Ctrl-C.
-The number of workers stays what it was at the start, and the parent cannot tell how many
-requests are in flight in them (the knob's ``in_flight`` stays None).
+sends every worker its share of the concurrency and the pause, which its own scheduler
+applies; a stop request ends the run in the parent as Ctrl-C. The number of workers stays
+what it was at the start, and each keeps at least 1 request in flight (a limit turned below
+the number of workers is that number: a worker with none would never finish the URLs it
+holds). The parent cannot tell how many requests are in flight in the workers (the knob's
+``in_flight`` stays None).
 
 Exactly one record per URL, even when a worker dies (killed, out of memory, a crash in a
 C extension): the parent knows which URLs each worker holds (in flight or waiting in it),
@@ -209,7 +211,8 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                     raise KeyboardInterrupt  # as Ctrl-C: what the workers sent is handed over
                 seen = knob.version
                 for i, worker in enumerate(workers):
-                    worker.steer(knob.paused, _share(knob.concurrency, len(workers), i))
+                    share = max(1, _share(knob.concurrency, len(workers), i))
+                    worker.steer(knob.paused, share)
             exhausted = _feed(workers, source, exhausted)
             by_conn = {w.records: w for w in workers}
             for conn in wait(list(by_conn), None if knob is None else TICK):

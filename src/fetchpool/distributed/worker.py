@@ -76,10 +76,10 @@ def main(inbox: Connection, outbox: Connection, config: dict[str, Any]) -> None:
             if isinstance(message, tuple):  # ("knob", paused, concurrency)
                 _, paused, share = message
                 assert knob is not None
-                if paused or not share:  # a share of 0: none of the run's limit is here
+                knob.set_concurrency(share)
+                if paused:
                     knob.pause()
                 else:
-                    knob.set_concurrency(share)
                     knob.resume()
                 continue
             todo.put(message)
