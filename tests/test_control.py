@@ -348,11 +348,17 @@ def test_the_endpoint_steers_a_real_run(
         status, body = _call(f"{base}/concurrency?n=5", "POST", token)
         assert status == 200 and body["concurrency"] == 5
         _until(lambda: fresh_site.peak == 5, "the raised limit was not used")
+        host = f"127.0.0.1:{fresh_site.port}"
+        _until(  # what is in flight, per host, as the run waits for its requests
+            lambda: _call(f"{base}/status", token=token)[1]["hosts"] == [[host, 5]],
+            "the busiest hosts were not shown",
+        )
         assert _call(f"{base}/pause", "POST", token)[1]["paused"] is True
         _until(lambda: fresh_site.in_flight == 0, "what was in flight never finished")
         held = _holds_still(fresh_site)
         status, body = _call(f"{base}/status", token=token)
         assert body["paused"] is True and body["in_flight"] == 0 and body["done"] == held
+        assert body["hosts"] == []
         fresh_site.reset()
         _call(f"{base}/concurrency?n=3", "POST", token)
         _call(f"{base}/resume", "POST", token)

@@ -66,14 +66,16 @@ class Steer:
             self._seen = knob.version
             scheduler.set_concurrency(knob.concurrency)
             scheduler.pause(knob.paused)
+
+    def wait(self, seconds: float | None) -> float:
+        """Before the loop waits (all that may start has started): what is in flight goes
+        to the knob, and the wait is cut to TICK."""
+        knob, scheduler = self._knob, self._scheduler
         knob.in_flight = scheduler.in_flight
         now = time.monotonic()
         if now >= self._next_publish:  # the busiest hosts: a few times a second is plenty
             self._next_publish = now + TICK
             knob.hosts(scheduler.busiest(_HOSTS_SHOWN))
-
-    @staticmethod
-    def wait(seconds: float | None) -> float:
         return TICK if seconds is None else min(seconds, TICK)
 
 
@@ -170,9 +172,9 @@ class AsyncDriver:
                 if step is None:
                     return
                 assert isinstance(step, Wait)
+                wait = step.seconds if steer is None else steer.wait(step.seconds)
                 if not self._finished:
                     self._wake.clear()
-                    wait = step.seconds if steer is None else steer.wait(step.seconds)
                     try:
                         async with asyncio.timeout(wait):
                             await self._wake.wait()
