@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+import fetchpool
 from bed import Bed
 
 pytest_plugins = ["bed.plugin"]
 
 FETCHPOOL = str(Path(sys.executable).parent / "fetchpool")
-MODES = ["sequential", "threadpool", "to-thread", "threading", "async", "curl", "processes"]
 PER_HOST = 2
 
 
@@ -30,7 +30,7 @@ def _most_at_once(spans: list[tuple[float, float]]) -> int:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("how", [*MODES, "cluster"])
+@pytest.mark.parametrize("how", [*fetchpool.MODES, "cluster"])
 def test_per_host_holds_per_name(bed: Bed, tmp_path: Path, how: str) -> None:
     hosts = [bed.host(i) for i in (3, 4, 5)]
     urls = [f"https://{h}/slow/{i}" for i in range(6) for h in hosts]
