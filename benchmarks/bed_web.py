@@ -1,19 +1,22 @@
 """Fast on the real web: fetchpool against curl -Z and a minimal aiohttp client on the bed.
 
     .venv/bin/python benchmarks/bed_web.py [--scenarios hosts,h2,dns] [--repeat 3]
-        [--modes curl,async,threadpool,...] [-c 64] [--urls 20000] [--hosts 2000]
+        [--modes curl,async,threadpool,...,cluster] [-c 64] [--urls 20000] [--hosts 2000]
 
 Starts the real-web bed (tests/bed: a network namespace with dnsmasq, nginx serving every
 host over HTTPS with HTTP/2, certificates from a CA made for the run) and runs, interleaved,
 ``--repeat`` rounds of each scenario, printing every run and then the medians:
 
 - ``hosts``: ``--urls`` HTTPS URLs over ``--hosts`` hosts, ``-c`` in flight: fetchpool's
-  modes, ``curl -Z --parallel-max C`` and the minimal aiohttp client (benchmarks/clients);
+  modes (``cluster``: ``--cluster local:2``), ``curl -Z --parallel-max C`` and the minimal
+  aiohttp client (benchmarks/clients);
 - ``h2``: ``--urls`` HTTPS URLs on one host, ``-c C --per-host C``: fetchpool's curl mode and
   ``curl -Z``, with the TLS connections each opened (counted in nginx's access log);
 - ``dns``: ``--hosts`` URLs on as many names under ``slow.test``, whose every answer takes
   ``--dns-delay`` seconds (ideal: hosts / c x delay): every mode and ``curl -Z``, with the
-  lookups each made (counted by the slow DNS server).
+  lookups each made (counted by the slow DNS server);
+- ``dns-cache`` (not run unless named): ``--urls`` URLs over those ``--hosts`` slow names, each
+  name coming round again: the lookups a run makes per name.
 
 Every run must give a 200 for every URL; a run that does not stops the benchmark. The CA is
 trusted as a user's machine trusts it: SSL_CERT_FILE names the system store plus the run's CA
@@ -50,7 +53,8 @@ class Run:
 
 
 def _fetchpool(mode: str, c: int, per_host: int | None) -> list[str]:
-    argv = [FETCHPOOL, "fetch", "-q", "-m", mode, "-c", str(c), "--retries", "0"]
+    how = ["--cluster", "local:2"] if mode == "cluster" else ["-m", mode]
+    argv = [FETCHPOOL, "fetch", "-q", *how, "-c", str(c), "--retries", "0"]
     return argv + (["--per-host", str(per_host)] if per_host else [])
 
 
@@ -162,8 +166,16 @@ def main() -> None:
                 title = (f"{args.hosts:,} HTTPS URLs on {args.hosts:,} names answered "
                              f"after {ms:.0f} ms, -c {c} (ideal {ideal:.1f} s)")  # fmt: skip
                 per_host = None
+            elif name == "dns-cache":
+                n = args.hosts
+                lines = [f"https://h{i % n}.{layout.SLOW}/page/{i}" for i in range(args.urls)]
+                clients = [*modes, "curl -Z"]
+                ms = args.dns_delay * 1000
+                title = (f"{args.urls:,} HTTPS URLs on {n:,} names answered after {ms:.0f} "
+                         f"ms, -c {c}: one lookup per name, not per URL")  # fmt: skip
+                per_host = None
             else:
-                raise SystemExit(f"unknown scenario {name!r}: hosts, h2 or dns")
+                raise SystemExit(f"unknown scenario {name!r}: hosts, h2, dns or dns-cache")
             urls.write_text("".join(line + "\n" for line in lines))
             scenario(bed, title, clients, urls, work, c, per_host, args.repeat)
 

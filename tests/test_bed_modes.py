@@ -14,20 +14,13 @@ from typing import Any
 
 import pytest
 
+import fetchpool
 from bed import Bed, unavailable
 
 pytest_plugins = ["bed.plugin"]
 
-MODES = [
-    "sequential",
-    "threadpool",
-    "to-thread",
-    "threading",
-    "async",
-    "curl",
-    "processes",
-    "cluster",
-]
+#: Every way of running: each mode, and a Dask cluster of the default one.
+MODES = [*fetchpool.MODES, "cluster"]
 TIMEOUT = 3.0
 MARGIN = 2.0  # a record's elapsed past --timeout allowed on a loaded machine
 DEAD_LOOKUP = 10.0  # what glibc spends on a name whose server never answers (the bed's)

@@ -33,6 +33,7 @@ ALLOWED: dict[str, str] = {
     "bodies/": "--save-dir: bodies written to temporary files, then renamed into place",
     "lesson/bench/": "fetchpool bench: URL files in a temporary directory, results JSON, plots",
     "warc/": "--warc: the archive, an output beside the records, and its CDXJ index",
+    "report/": "fetchpool report: the HTML page, written whole beside its place, then renamed",
 }
 
 _MODE_CHARS = frozenset("wax+")

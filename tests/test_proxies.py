@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import fetchpool
 from bed import Bed, layout
 from fetchpool.errors import UsageError
 from fetchpool.transports.proxies import from_env, tunnel_refused, unreachable
@@ -19,16 +20,8 @@ from fetchpool.transports.proxies import from_env, tunnel_refused, unreachable
 pytest_plugins = ["bed.plugin"]
 
 FETCHPOOL = str(Path(sys.executable).with_name("fetchpool"))
-MODES = [
-    "sequential",
-    "threadpool",
-    "to-thread",
-    "threading",
-    "async",
-    "curl",
-    "processes",
-    "cluster",
-]
+#: Every way of running: each mode, and a Dask cluster of the default one.
+MODES = [*fetchpool.MODES, "cluster"]
 DIRECT = "127.0.0.1"  # where a request straight from fetchpool comes from, inside the bed
 
 

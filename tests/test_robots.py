@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import fetchpool
 from bed import Bed
 from fetchpool.bodies.hook import opened
 from fetchpool.config import Config
@@ -349,16 +350,8 @@ def test_processes_send_each_host_to_one_worker_with_the_hosts_whole_limits() ->
 
 # -- every mode on the bed ---------------------------------------------------------------
 
-MODES = [
-    "sequential",
-    "threadpool",
-    "to-thread",
-    "threading",
-    "async",
-    "curl",
-    "processes",
-    "cluster",
-]
+#: Every way of running: each mode, and a Dask cluster of the default one.
+MODES = [*fetchpool.MODES, "cluster"]
 
 
 def fetch(bed: Bed, mode: str, urls: list[str], *extra: str) -> dict[str, dict[str, object]]:

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+import browser
 import fetchpool
 from fetchpool.cli import main
 from fetchpool.errors import UsageError
@@ -339,19 +340,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    script = Path(__file__).parent / "tools" / "install_chromium.sh"
-    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
-    found = shutil.which("chromium")
-    if done.returncode or not found:
-        pytest.skip(f"no headless Chromium, and {script.name} could not install it: "
-                    f"{(done.stderr or done.stdout).strip()[-300:]}")  # fmt: skip
-    return found
-
-
 @pytest.mark.slow
 def test_pages_replay_in_pywb(archive_site: TestSite, tmp_path: Path) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Article)
@@ -397,7 +385,7 @@ def test_pages_replay_in_pywb(archive_site: TestSite, tmp_path: Path) -> None:
             assert want in got, url
             replay = urllib.request.urlopen(f"{base}/{stamps[url]}mp_/{url}", timeout=30).read()
             assert want in replay, url
-        chromium = _chromium()
+        chromium = browser.chromium()
         shot = tmp_path / "replay.png"
         replayed = f"{base}/{stamps[article]}/{article}"
         run = subprocess.run(

@@ -14,6 +14,7 @@ from .api import fetch, fetch_async
 from .config import DEFAULT_CONCURRENCY, DEFAULT_MODE, MODES, Config, Settings
 from .errors import FetchpoolError, OutputError, SourceError, UsageError
 from .input.sources import Sources, open_sources
+from .knob import Knob
 from .pipeline import Interrupted, run
 from .records import ERROR_KINDS, Record
 from .stats import Stats, Summary
@@ -27,6 +28,7 @@ __all__ = [
     "Counter",
     "FetchpoolError",
     "Interrupted",
+    "Knob",
     "OutputError",
     "Record",
     "Settings",

@@ -78,7 +78,7 @@ async def fetch_async(
     elif cfg.mode == "to-thread" and cfg.cluster is None:
         from .modes import to_thread
 
-        pool = ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="fetchpool")
+        pool = ThreadPoolExecutor(cfg.most_in_flight, thread_name_prefix="fetchpool")
         try:
             _, batches = to_thread.batches(source, with_extractor(cfg), executor=pool)
             async with contextlib.aclosing(batches):

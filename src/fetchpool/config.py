@@ -12,6 +12,7 @@ from . import __version__
 from .bodies.extract import parse_extract
 from .bodies.hook import SinkFactory
 from .errors import UsageError
+from .knob import Knob
 from .warc.capture import Archive
 
 __all__ = [
@@ -92,6 +93,8 @@ class Config:
     (see :mod:`fetchpool.core.robots`; such a URL gets a ``robots`` error record).
     ``archive`` takes the exact bytes of every request of a URL when its record is made
     (see :mod:`fetchpool.warc`; set by ``fetchpool.run(warc=...)``); None: nothing is captured.
+    ``knob`` steers the run while it goes: pause, resume, the concurrency turned up or down,
+    stop (see :class:`fetchpool.Knob`); None: the run goes as configured.
     """
 
     mode: str = DEFAULT_MODE
@@ -118,6 +121,7 @@ class Config:
     insecure: bool = False
     robots: bool = False
     archive: Archive | None = None
+    knob: Knob | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -164,6 +168,18 @@ class Config:
             return self.lookahead
         return DEFAULT_LOOKAHEAD_PER_SLOT * self.concurrency
 
+    @property
+    def most_in_flight(self) -> int:
+        """The most requests that may ever be in flight at once: ``concurrency``, or, with
+        a ``knob``, the highest it can be turned to (but 1 in the sequential mode, whatever
+        the knob says). The modes with a pool of threads size it to this (threads start
+        only as they are needed)."""
+        if self.mode == "sequential":
+            return 1
+        if self.knob is None:
+            return self.concurrency
+        return max(self.concurrency, self.knob.most)
+
 
 class Settings(TypedDict, total=False):
     """The fields of :class:`Config` as keyword arguments (``fetch(urls, timeout=5)``):
@@ -195,6 +211,7 @@ class Settings(TypedDict, total=False):
     insecure: bool
     robots: bool
     archive: Archive | None
+    knob: Knob | None
 
 
 def config_of(config: Config | None, settings: Settings) -> Config:

@@ -8,6 +8,11 @@ handed over is written before :func:`run` returns or raises.
 SIGTERM and SIGHUP (what systemd, docker and Kubernetes send, and a closed terminal) stop a
 run as Ctrl-C does (:class:`StopSignals`): no new request starts, every finished record is
 written, and :class:`Interrupted` says which signal it was.
+
+A run with a knob (``config.knob``, or one made for ``control``) can be steered while it
+goes: the writer publishes each record to it, and ``control`` serves it over HTTP
+(:mod:`fetchpool.control.endpoint`). A stop request ends the run as Ctrl-C does
+(:class:`Interrupted`, signal SIGINT).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from types import FrameType
-from typing import IO, Unpack
+from typing import IO, TYPE_CHECKING, Unpack
 
 from . import engine
 from .bodies.hook import combine
@@ -28,9 +33,13 @@ from .control.progress import NullProgress, Progress, RichProgress, count_urls
 from .errors import BodiesError
 from .input.skip import Skip
 from .input.sources import Sources, as_urls
+from .knob import Knob
 from .outputs import check_target, open_output
 from .stats import Stats, Summary
 from .transports.proxies import from_env as proxies_from_env
+
+if TYPE_CHECKING:
+    from .control.endpoint import ControlServer
 
 __all__ = ["STOP_SIGNALS", "Interrupted", "StopSignals", "run"]
 
@@ -106,6 +115,8 @@ def run(
     warc_dedup: bool = False,
     warc_max_size: int | None = None,
     progress: Progress | bool = False,
+    control: str | None = None,
+    control_token: str | None = None,
     config: Config | None = None,
     **settings: Unpack[Settings],
 ) -> Summary:
@@ -121,6 +132,12 @@ def run(
     CDXJ index beside it (see :mod:`fetchpool.warc`); ``warc_dedup``: a payload already
     archived gets a revisit record; ``warc_max_size``: roll over to numbered files past it.
     ``progress``: True for a live bar on stderr, or any :class:`Progress`.
+    ``control``: serve the run's :class:`Knob` on this ``HOST:PORT`` while it goes
+    (``GET /status``, ``POST /pause``, ``/resume``, ``/concurrency?n=N``, ``/stop``;
+    see :mod:`fetchpool.control.endpoint`): loopback only, unless ``control_token`` is
+    given, which every request must then send as ``Authorization: Bearer TOKEN``. The
+    knob is ``config.knob`` (made when there is none); its ``control_url`` says where
+    it is served.
     The other keywords are the fields of :class:`Config` (or pass ``config``).
 
     A URL repeated in the input is fetched once. Raises :class:`UsageError` before anything
@@ -133,6 +150,15 @@ def run(
     target = None if output is None else os.fspath(output)
     proxies_from_env()  # a proxy setting fetchpool cannot use fails before anything is read
     check_target(target, resume=resume, overwrite=overwrite)
+    server: ControlServer | None = None
+    if control is not None:
+        # Imported here: a run without the endpoint does not load http.server.
+        from .control.endpoint import ControlServer, parse_address
+
+        parse_address(control, token=control_token)  # a bad address fails before any fetch
+        if cfg.knob is None:
+            cfg = dataclasses.replace(cfg, knob=Knob(cfg.concurrency))
+    knob = cfg.knob
     archive = None if warc is None else os.fspath(warc)
     if archive is not None:
         from .warc.writer import check_archive
@@ -169,9 +195,19 @@ def run(
     lost_body: BodiesError | None = None
     handed = 0  # records given to the writer: all written once it closes without an error
     stop = StopSignals()
-    bar.start()
-    # Sources give their URLs already trimmed and checked as as_urls would (see input.sources).
-    records = engine.run(skip(urls if isinstance(urls, Sources) else as_urls(urls)), cfg)
+    try:
+        if control is not None:
+            assert knob is not None
+            server = ControlServer(knob, control, token=control_token)
+            knob.control_url = server.url
+        bar.start()
+        # Sources give their URLs already trimmed and checked as as_urls would (input.sources).
+        records = engine.run(skip(urls if isinstance(urls, Sources) else as_urls(urls)), cfg)
+    except BaseException:
+        if server is not None:
+            server.close()
+        writer.close()
+        raise
     try:
         stop.__enter__()
         for rec in records:
@@ -183,6 +219,8 @@ def run(
             writer.write(rec)
             handed += 1
             stats.add(rec)
+            if knob is not None:
+                knob.recorded(rec)
             now = time.monotonic()
             if now >= next_draw:
                 bar.update(stats)
@@ -205,6 +243,8 @@ def run(
                 writer.close()  # every record handed over is written before run returns
             finally:
                 stop.__exit__()
+                if server is not None:
+                    server.close()
     if lost_body is not None:
         hint = ": rerun with --resume once the cause is fixed" if _resumable(target) else ""
         raise BodiesError(

@@ -39,6 +39,8 @@ class Record:
     lies (``--warc``; see :mod:`fetchpool.warc`), None otherwise.
     ``http_version`` is the protocol the last response came in ("1.0", "1.1", "2"), None
     when no response came.
+    ``started`` is the Unix time the URL's first attempt started (for throughput over
+    time, as ``fetchpool report`` draws it), None when no request was made.
     """
 
     url: str
@@ -58,6 +60,9 @@ class Record:
     warc_file: str | None = None
     warc_offset: int | None = None
     http_version: str | None = None
+    # The Unix time (seconds) the URL's first attempt started; None when none did (an
+    # invalid URL, a URL a dead worker held).
+    started: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,13 +83,21 @@ FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in fields(Record))
 
 
 def error_record(
-    url: str, kind: str, detail: str, *, elapsed: float = 0.0, attempts: int = 0
+    url: str,
+    kind: str,
+    detail: str,
+    *,
+    elapsed: float = 0.0,
+    attempts: int = 0,
+    started: float | None = None,
 ) -> Record:
     """A record for a URL that got no complete response."""
     if kind not in ERROR_KINDS:
         raise ValueError(f"unknown error kind {kind!r}; known: {', '.join(ERROR_KINDS)}")
     line = " ".join(detail.split())  # always one line
-    return Record(url=url, elapsed=elapsed, error=f"{kind}: {line}", attempts=attempts)
+    return Record(
+        url=url, elapsed=elapsed, error=f"{kind}: {line}", attempts=attempts, started=started
+    )
 
 
 class _Unfrozen:
@@ -109,6 +122,7 @@ def response_record(
     content_type: str | None,
     attempts: int,
     http_version: str | None = None,
+    started: float | None = None,
 ) -> Record:
     """``Record(url=url, status=status, ...)`` for a response, the other fields None — made
     without the frozen dataclass's ``__init__`` (see :class:`_Unfrozen`), because the engines
@@ -129,5 +143,6 @@ def response_record(
     rec.warc_file = None
     rec.warc_offset = None
     rec.http_version = http_version
+    rec.started = started
     rec.__class__ = Record
     return rec  # type: ignore[no-any-return]

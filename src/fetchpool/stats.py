@@ -2,15 +2,77 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .records import Record
 
-__all__ = ["Stats", "Summary"]
+__all__ = ["Histogram", "Stats", "Summary"]
 
 #: "0xx" ... "9xx", made once: this runs for every record.
 _CLASSES = tuple(f"{i}xx" for i in range(10))
+
+
+class Histogram:
+    """Seconds (latencies) counted in fixed bins, log-spaced: :data:`PER_DECADE` a decade
+    from :data:`LOWEST` up, so a quantile is within about 6% of the true one whatever the
+    number of values, in constant memory. Not thread-safe: the caller locks."""
+
+    LOWEST = 1e-4  # 0.1 ms: everything faster shares the first bin
+    PER_DECADE = 20
+    BINS = 8 * PER_DECADE  # up to 10^4 s; slower values share the last bin
+
+    __slots__ = ("count", "counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * self.BINS
+        self.count = 0
+        self.total = 0.0
+
+    def add(self, seconds: float, times: int = 1) -> None:
+        if seconds > self.LOWEST:
+            i = min(self.BINS - 1, int(math.log10(seconds / self.LOWEST) * self.PER_DECADE))
+        else:
+            i = 0
+        self.counts[i] += times
+        self.count += times
+        self.total += seconds * times
+
+    def merge(self, other: Histogram) -> None:
+        for i, n in enumerate(other.counts):
+            self.counts[i] += n
+        self.count += other.count
+        self.total += other.total
+
+    @classmethod
+    def edges(cls, i: int) -> tuple[float, float]:
+        """The lower and upper bound of bin ``i``, in seconds."""
+        return (
+            cls.LOWEST * 10 ** (i / cls.PER_DECADE),
+            cls.LOWEST * 10 ** ((i + 1) / cls.PER_DECADE),
+        )
+
+    def quantile(self, q: float) -> float | None:
+        """The value below which a fraction ``q`` of the values lie (the geometric middle of
+        its bin), or None when there are none."""
+        if not self.count:
+            return None
+        rank = q * self.count
+        seen = 0
+        for i, n in enumerate(self.counts):
+            seen += n
+            if n and seen >= rank:
+                low, high = self.edges(i)
+                return round(math.sqrt(low * high), 6)
+        return None  # unreachable: the counts add up to count
+
+    def bins(self) -> Iterator[tuple[float, float, int]]:
+        """``(low, high, count)`` of every bin that holds a value."""
+        for i, n in enumerate(self.counts):
+            if n:
+                yield (*self.edges(i), n)
 
 
 @dataclass

@@ -34,6 +34,8 @@ def unavailable() -> str | None:
     if reason:
         return reason
     missing = [pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None]
+    if not os.path.exists(nginx.ECHO_MODULE):
+        missing.append("libnginx-mod-http-echo")
     if missing:
         return f"missing {', '.join(missing)}: run tests/bed/install.sh"
     try:

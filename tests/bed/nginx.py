@@ -18,8 +18,12 @@ LOG_FORMAT = (
     '"status":"$status","bytes":"$body_bytes_sent","server_protocol":"$server_protocol",'
     '"ssl_protocol":"$ssl_protocol","connection":"$connection",'
     '"connection_requests":"$connection_requests","ssl_session_reused":"$ssl_session_reused",'
-    '"user_agent":"$http_user_agent","proxy_authorization":"$http_proxy_authorization"}'
+    '"user_agent":"$http_user_agent","proxy_authorization":"$http_proxy_authorization",'
+    '"request_time":"$request_time"}'
 )
+
+#: Debian's libnginx-mod-http-echo, for /slow/N (tests/bed/install.sh installs it).
+ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 
 ROUTES = r"""
     location ~ ^/page/(\d+)$ {
@@ -44,6 +48,13 @@ ROUTES = r"""
     }
     location = /redirect-other {
         return 302 $scheme://$other_host/page/0;
+    }
+    location ~ ^/slow/(\d+)$ {
+        # answers after half a second (the echo module's timer), so a test can see how many
+        # overlap: $msec - $request_time is when one began
+        default_type text/plain;
+        echo_sleep 0.5;
+        echo "slow $1";
     }
     location / {
         return 404;
@@ -123,7 +134,8 @@ def config(work: Path, n: int, certs: tls.Certs) -> str:
         f"{k}_temp_path {work}/tmp/{k};"
         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    return f"""{user}worker_processes 2;
+    return f"""{user}load_module {ECHO_MODULE};
+worker_processes 2;
 worker_rlimit_nofile 65536;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's headless Chromium, for the WARC replay test's screenshot (tests/test_warc.py).
+# Debian's headless Chromium, for the tests that look at pages (tests/browser.py).
 # Installs with apt-get as root (or with sudo); exits non-zero when it cannot.
 set -euo pipefail
 if command -v chromium >/dev/null; then exit 0; fi

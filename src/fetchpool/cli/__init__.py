@@ -19,6 +19,7 @@ from ..errors import FetchpoolError, SourceError, UsageError
 from ..lesson.commands import add_lesson, run_bench, run_counter, run_demo, run_serve
 from .args import Parser
 from .fetch import add_fetch, run_fetch
+from .report import add_report, run_report
 from .warc import add_index, run_index
 
 __all__ = ["ExitCode", "build_parser", "entry", "main"]
@@ -52,6 +53,7 @@ def build_parser() -> Parser:
     sub.required = True
     add_fetch(sub)
     add_index(sub)
+    add_report(sub)
     add_lesson(sub)
     return parser
 
@@ -73,6 +75,8 @@ def main(
             return ExitCode.OK
         if args.command == "index":
             return run_index(args, out)
+        if args.command == "report":
+            return run_report(args, err)
         if args.command == "serve":
             return run_serve(args)
         if args.command == "counter":

@@ -7,22 +7,28 @@ test checks that every field but those the command line cannot give has its flag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
-from typing import IO, Any, Final
+import os
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..bodies.extract import EXTRACTORS
 from ..config import DEFAULT_LOOKAHEAD_PER_SLOT, MODES, Config, parse_header
 from ..errors import UsageError
-from ..stats import Summary
+from ..stats import Stats, Summary
 from .args import per_second, seconds, whole
 from .warc import add_warc_flags
+
+if TYPE_CHECKING:
+    from ..control.progress import Progress
+    from ..knob import Knob
 
 __all__ = ["NOT_FLAGS", "add_fetch", "config_from_args", "run_fetch"]
 
 #: Config fields the command line does not set by a flag of their name: bodies go to
 #: files by --save-dir, proxies always come from the environment, and the archive is
 #: --warc's.
-NOT_FLAGS = frozenset({"body_sink", "trust_env", "archive"})
+NOT_FLAGS = frozenset({"body_sink", "trust_env", "archive", "knob"})
 
 _EPILOG = (
     "SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and # lines "
@@ -33,7 +39,10 @@ _EPILOG = (
     "could not be written or the workers (-m processes, --cluster) cannot fetch at all, "
     "2 for bad usage or an output in use by another run, 130 after Ctrl-C, 143 after SIGTERM, "
     "129 after SIGHUP (each writes every finished record and the summary first), 141 when "
-    "the reader of standard output went away."
+    "the reader of standard output went away. "
+    "Keys while it runs (stderr a terminal, URLs not read from standard input): p pauses and "
+    "resumes, + and - turn the concurrency up and down, s stops as Ctrl-C does (exit 130), "
+    "? shows the keys."
 )
 
 
@@ -99,8 +108,9 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
         "fetch",
         help="fetch URLs and write one record per URL",
         description="Fetch URLs and write one record per URL (url, status, length, elapsed, "
-        "error, final_url, content_type, attempts, path, and title, sha256, links with "
-        "--extract), streamed as each completes.",
+        "error, final_url, content_type, attempts, path, title, sha256 and links with "
+        "--extract, warc_file and warc_offset with --warc, started), streamed as each "
+        "completes.",
         epilog=_EPILOG,
     )
     f.add_argument("sources", nargs="*", metavar="SOURCE", help="a URL, a file of URLs, or -")
@@ -158,6 +168,26 @@ def add_fetch(sub: argparse._SubParsersAction[Any]) -> None:
         + " (records always have these fields; null unless asked for)",
     )
     add_warc_flags(f)
+    f.add_argument(
+        "--control",
+        metavar="HOST:PORT",
+        help="serve the run's controls over HTTP for scripts: GET /status (JSON), POST "
+        "/pause, /resume, /concurrency?n=N, /stop; loopback only unless --control-token "
+        "is given (port 0: any free port, shown on stderr)",
+    )
+    f.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        default=os.environ.get("FETCHPOOL_CONTROL_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' on every request to --control, and "
+        "allow it to listen beyond loopback (default: $FETCHPOOL_CONTROL_TOKEN; the "
+        "variable keeps the token out of the process list)",
+    )
+    f.add_argument(
+        "--no-keys",
+        action="store_true",
+        help="do not read keys from the terminal while the run goes",
+    )
     f.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
 
@@ -175,17 +205,44 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def run_fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> Summary:
     """The run the flags ask for (see :func:`fetchpool.run`); its summary printed on ``err``
     unless ``--quiet``. Raises what :func:`fetchpool.run` raises."""
-    from ..control.progress import NullProgress, Progress, RichProgress
-    from ..input.sources import open_sources
-    from ..pipeline import Interrupted, run
+    from ..control.keys import Keys
+    from ..control.live import LiveDisplay
+    from ..control.progress import NullProgress, RichProgress
+    from ..knob import Knob
 
     config = config_from_args(args)
     sources = args.sources or ["-"]
     if sources == ["-"] and stdin.isatty():
         raise UsageError("no URLs given: name a URL or a file, or pipe URLs in (see --help)")
     progress: Progress = NullProgress()
-    if not args.quiet and err.isatty():
-        progress = RichProgress(err)
+    keys_wanted = not args.no_keys and err.isatty() and "-" not in sources
+    knob = None
+    if keys_wanted or args.control is not None:
+        knob = Knob(config.concurrency)
+        config = dataclasses.replace(config, knob=knob)
+    with contextlib.ExitStack() as stack:
+        keys = Keys.open(knob) if keys_wanted and knob is not None else None
+        if keys is not None:
+            stack.callback(keys.close)  # the terminal gets its settings back, however it ends
+        if not args.quiet and err.isatty():
+            progress = RichProgress(err) if knob is None else LiveDisplay(err, knob, keys)
+        if knob is not None and args.control is not None:
+            progress = _Announce(progress, knob, err)  # under -q too: a script needs it
+        return _run(args, sources, stdin, out, err, progress, config)
+
+
+def _run(
+    args: argparse.Namespace,
+    sources: list[str],
+    stdin: IO[str],
+    out: IO[str],
+    err: IO[str],
+    progress: Progress,
+    config: Config,
+) -> Summary:
+    from ..input.sources import open_sources
+    from ..pipeline import Interrupted, run
+
     try:
         summary = run(
             open_sources(sources, stdin=stdin),  # a missing file fails here, before any fetch
@@ -198,6 +255,8 @@ def run_fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[st
             warc_dedup=args.warc_dedup,
             warc_max_size=args.warc_max_size,
             progress=progress,
+            control=args.control,
+            control_token=args.control_token,
             config=config,
         )
     except Interrupted as stop:
@@ -207,3 +266,25 @@ def run_fetch(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[st
     if not args.quiet:
         print(summary, file=err)
     return summary
+
+
+class _Announce:
+    """The progress, and first a line saying where the control endpoint listens."""
+
+    def __init__(self, inner: Progress, knob: Knob, err: IO[str]) -> None:
+        self._inner, self._knob, self._err = inner, knob, err
+
+    def start(self) -> None:
+        if self._knob.control_url is not None:
+            print(f"fetchpool: control endpoint on {self._knob.control_url}", file=self._err,
+                  flush=True)  # fmt: skip
+        self._inner.start()
+
+    def update(self, stats: Stats) -> None:
+        self._inner.update(stats)
+
+    def set_total(self, total: int) -> None:
+        self._inner.set_total(total)
+
+    def stop(self) -> None:
+        self._inner.stop()

@@ -4,13 +4,21 @@ An engine only says how requests run at once: a :class:`Runner` starts requests
 (``submit``) and hands back finished ones (``collect``); the loop asks the scheduler what
 to do next and hands each finished request back to it, which may give a record. The scheduler is
 only ever touched by the thread (or the event loop) running this loop.
+
+When the config has a :class:`~fetchpool.knob.Knob`, the loop reads it on every turn
+(:class:`Steer`): a change of the pause or the concurrency goes to the scheduler, a stop
+request ends the run as Ctrl-C does (KeyboardInterrupt, the finished records handed over
+first), and no wait lasts longer than :data:`TICK`, so a change made while every request
+is slow is seen at once.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Protocol
 
+from ..knob import Knob
 from ..records import Record
 from .outcome import Outcome
 from .scheduler import Job, Scheduler, Wait
@@ -18,7 +26,11 @@ from .scheduler import Job, Scheduler, Wait
 if TYPE_CHECKING:
     import asyncio  # imported where it runs: a blocking mode never loads asyncio
 
-__all__ = ["AsyncDriver", "Batches", "Finished", "Runner", "drive"]
+__all__ = ["TICK", "AsyncDriver", "Batches", "Finished", "Runner", "Steer", "drive"]
+
+#: Longest wait, in seconds, of a loop steered by a knob before it looks at the knob again.
+TICK = 0.1
+_HOSTS_SHOWN = 8  # busiest hosts published to the knob
 
 Finished = tuple[Job, Outcome]
 #: What an asyncio engine hands over: records in batches, as URLs complete.
@@ -36,10 +48,45 @@ class Runner(Protocol):
         """Requests already finished, without waiting (after an interrupt)."""
 
 
+class Steer:
+    """Applies a knob to a scheduler, once a turn of the loop (see the module doc)."""
+
+    __slots__ = ("_knob", "_next_publish", "_scheduler", "_seen")
+
+    def __init__(self, scheduler: Scheduler, knob: Knob) -> None:
+        self._scheduler, self._knob = scheduler, knob
+        self._seen = -1
+        self._next_publish = 0.0
+
+    def __call__(self) -> None:
+        knob, scheduler = self._knob, self._scheduler
+        if knob.version != self._seen:
+            if knob.stopping:
+                raise KeyboardInterrupt  # as Ctrl-C: the loop hands over what finished
+            self._seen = knob.version
+            scheduler.set_concurrency(knob.concurrency)
+            scheduler.pause(knob.paused)
+
+    def wait(self, seconds: float | None) -> float:
+        """Before the loop waits (all that may start has started): what is in flight goes
+        to the knob, and the wait is cut to TICK."""
+        knob, scheduler = self._knob, self._scheduler
+        knob.in_flight = scheduler.in_flight
+        now = time.monotonic()
+        if now >= self._next_publish:  # the busiest hosts: a few times a second is plenty
+            self._next_publish = now + TICK
+            knob.hosts(scheduler.busiest(_HOSTS_SHOWN))
+        return TICK if seconds is None else min(seconds, TICK)
+
+
 def drive(scheduler: Scheduler, runner: Runner) -> Generator[Record, None, None]:
     """Records as URLs complete. On Ctrl-C, records already finished are handed over first."""
+    knob = scheduler.knob
+    steer = None if knob is None else Steer(scheduler, knob)
     try:
         while True:
+            if steer is not None:
+                steer()
             step = scheduler.poll()
             if isinstance(step, Job):  # the most common step first
                 runner.submit(step)
@@ -48,7 +95,8 @@ def drive(scheduler: Scheduler, runner: Runner) -> Generator[Record, None, None]
             elif isinstance(step, Record):
                 yield step
             else:
-                for job, outcome in runner.collect(step.seconds):
+                wait = step.seconds if steer is None else steer.wait(step.seconds)
+                for job, outcome in runner.collect(wait):
                     record = scheduler.finish(job, outcome)
                     if record is not None:
                         yield record
@@ -79,6 +127,8 @@ class AsyncDriver:
         self._finished: list[Finished] = []
         self._wake: asyncio.Event | None = None
         self._batch = scheduler.concurrency  # invalid-URL records handed over at once
+        knob = scheduler.knob
+        self._steer = None if knob is None else Steer(scheduler, knob)
 
     async def _run(self, job: Job) -> None:
         import asyncio
@@ -101,7 +151,10 @@ class AsyncDriver:
         try:
             while True:
                 batch: list[Record] = []
+                steer = self._steer
                 while True:
+                    if steer is not None:
+                        steer()  # a stop request raises KeyboardInterrupt, as Ctrl-C
                     step = self._scheduler.poll()
                     if isinstance(step, Job):
                         task = asyncio.create_task(self._run(step))
@@ -119,10 +172,11 @@ class AsyncDriver:
                 if step is None:
                     return
                 assert isinstance(step, Wait)
+                wait = step.seconds if steer is None else steer.wait(step.seconds)
                 if not self._finished:
                     self._wake.clear()
                     try:
-                        async with asyncio.timeout(step.seconds):
+                        async with asyncio.timeout(wait):
                             await self._wake.wait()
                     except TimeoutError:
                         pass

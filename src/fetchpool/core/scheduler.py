@@ -24,6 +24,11 @@ Input is read ahead by at most ``lookahead`` URLs (plus those waiting to be retr
 count against the same budget), so a worker never sits idle behind a busy host while URLs
 for other hosts wait in that window, and memory stays O(concurrency + lookahead). Hosts
 take turns: after a start, a host goes to the back of the line.
+
+A run can be steered while it goes (:mod:`fetchpool.knob`, applied by the drive loops):
+:meth:`Scheduler.set_concurrency` changes the limit in flight (lowering cancels nothing;
+the requests in flight end as usual), and while :meth:`Scheduler.pause` holds, nothing
+new starts.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..config import Config
+from ..config import DEFAULT_LOOKAHEAD_PER_SLOT, Config
+from ..knob import Knob
 from ..records import Record, error_record, response_record
 from ..urls import (
     admit,
@@ -134,10 +140,35 @@ class Scheduler:
         self._delays: dict[str, float] = {}  # host key -> seconds between its requests
         self._robots = config.robots
         self._agent = agent_token(config.headers.get("User-Agent", ""))
+        self._paused = False
 
     @property
     def concurrency(self) -> int:
         return self._cfg.concurrency
+
+    @property
+    def knob(self) -> Knob | None:
+        """What steers this run while it goes (the config's), or None."""
+        return self._cfg.knob
+
+    def set_concurrency(self, n: int) -> None:
+        """From now on at most ``n`` requests in flight (0: none start). Lowering cancels
+        nothing: the requests in flight end as usual, and none start until fewer than
+        ``n`` are. Never more than the config's ``most_in_flight`` (1 in the sequential
+        mode). The default look-ahead grows with it, so a free host is still found."""
+        n = min(n, self._cfg.most_in_flight)
+        self._limit = n
+        if self._cfg.lookahead is None:
+            self._read_ahead = max(self._cfg.read_ahead, DEFAULT_LOOKAHEAD_PER_SLOT * n)
+
+    def pause(self, paused: bool) -> None:
+        """While paused, nothing new starts (redirect hops and retries included)."""
+        self._paused = paused
+
+    def busiest(self, count: int) -> list[tuple[str, int]]:
+        """The ``count`` hosts with the most requests in flight, and how many each."""
+        busy = [(key, h.in_flight) for key, h in self._hosts.items() if h.in_flight]
+        return heapq.nlargest(count, busy, key=lambda pair: pair[1])
 
     @property
     def in_flight(self) -> int:
@@ -163,7 +194,7 @@ class Scheduler:
             bad = self._intake()
             if bad is not None:
                 return bad
-        if self._in_flight >= self._limit:
+        if self._in_flight >= self._limit or (self._paused and self._held):
             return Wait(None)
         wake = math.inf
         rate_at = self._rate.next_at
@@ -213,7 +244,8 @@ class Scheduler:
                     self._robots_known(job, Outcome.failed("redirect", why or "refused"))
                     return None
                 return self._archived(
-                    job, _record(job, Outcome.failed("redirect", why or "refused"), now)
+                    job,
+                    _record(job, Outcome.failed("redirect", why or "refused"), now, self._wall()),
                 )
             foreign = False if cfg.location_trusted else origin(nxt) != origin(job.url)
             info = userinfo(job.url)
@@ -241,7 +273,7 @@ class Scheduler:
         if job.robots:
             self._robots_known(job, outcome)
             return None
-        record = _record(job, outcome, now)
+        record = _record(job, outcome, now, self._wall())
         if job.captures is not None:
             self._archived(job, record)
         return record if outcome.body is None else outcome.body.done(record)
@@ -397,25 +429,22 @@ def _slow(host: HostState, delay: float, now: float) -> None:
     spacing.next_at = max(spacing.next_at, now + delay)
 
 
-def _record(job: Job, outcome: Outcome, now: float) -> Record:
+def _record(job: Job, outcome: Outcome, now: float, wall: float) -> Record:
     elapsed = now - job.first_start
+    started = wall - elapsed  # the Unix time of the first attempt's start
     if outcome.kind is not None:
         detail = outcome.detail
         if "@" in job.url or "@" in job.target:  # never a password in an error's detail
             detail = redact(detail, job.url, job.target)
-        return error_record(job.url, outcome.kind, detail, elapsed=elapsed, attempts=job.attempt)
+        return error_record(
+            job.url, outcome.kind, detail, elapsed=elapsed, attempts=job.attempt, started=started
+        )
     final, content_type = job.target, outcome.content_type
     if "@" in final:  # the input's user:password stays in the record's url only
         final = without_userinfo(final)
     if content_type is not None and not content_type.isascii():
         content_type = escape_surrogates(content_type)  # aiohttp keeps bad bytes as surrogates
     return response_record(
-        job.url,
-        outcome.status,
-        outcome.length,
-        elapsed,
-        final,
-        content_type,
-        job.attempt,
-        outcome.http_version,
-    )
+        job.url, outcome.status, outcome.length, elapsed, final, content_type, job.attempt,
+        outcome.http_version, started,
+    )  # fmt: skip

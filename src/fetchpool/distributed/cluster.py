@@ -13,6 +13,12 @@ thread). ``concurrency``, ``per_host`` (at least 1 each), the look-ahead, ``rate
 ``host_rate`` are split between them (:func:`fetchpool.distributed.processes.worker_configs`),
 so the totals hold across the cluster while it keeps the size it had at the start.
 
+A run steered by a knob (:mod:`fetchpool.knob`) is steered a batch at a time: while it
+is paused no batch is submitted (those submitted already, running or queued on a worker, run
+as usual), and a batch submitted
+after the concurrency was turned takes its share of the new limit. A stop request ends the
+run as Ctrl-C. The knob's ``in_flight`` stays None: the client cannot see the requests.
+
 Exactly one record per URL: each batch's result is taken once (the future that ran it is
 forgotten as it is taken), and only one record for each URL sent in it (a second copy is
 dropped; a URL that came back without one gets an ``internal`` error record). A worker that
@@ -29,15 +35,19 @@ ends the run with the sink's error.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config, parse_cluster
+from ..core.drive import TICK
 from ..errors import FetchpoolError, OutputError, UsageError
+from ..knob import Knob
 from ..records import Record, error_record
 from .processes import worker_configs
 from .worker import Packed, pack, unpack
@@ -102,9 +112,21 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         size = BATCH_ROUNDS * kwargs["concurrency"]
         source = iter(urls)
         pending = distributed.as_completed()
+        knob = config.knob
+        seen = -1  # the knob's limit applies from the first batch
+        exhausted = False
 
         def submit() -> bool:
+            nonlocal kwargs, seen, exhausted
+            if knob is not None:
+                if knob.paused or exhausted:
+                    return not exhausted
+                if knob.version != seen:  # the concurrency turned: the next batches' share
+                    seen = knob.version
+                    turned = dataclasses.replace(config, concurrency=knob.concurrency)
+                    kwargs = task_config(turned, threads)
             batch = list(islice(source, size))
+            exhausted = not batch
             if batch:
                 future = client.submit(fetch_batch, batch, kwargs, pure=False)
                 futures[future] = batch
@@ -114,8 +136,14 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         for _ in range(BATCHES_PER_THREAD * threads):
             if not submit():
                 break
+
+        def refill() -> None:
+            while len(futures) < BATCHES_PER_THREAD * threads and submit():
+                if knob is not None and knob.paused:
+                    return
+
         succeeded = failed = 0
-        for future in pending:
+        for future in _completed(pending, knob, refill):
             batch = futures.pop(future, None)
             if batch is None:
                 continue  # taken already: each batch's records once
@@ -139,6 +167,28 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         raise
     finally:
         _close(client, cluster, list(futures))
+
+
+def _completed(
+    pending: Any, knob: Knob | None, refill: Callable[[], None]
+) -> Iterator[Future[list[Packed]]]:
+    """The futures as they finish. Steered by a knob, the loop looks at it every TICK:
+    a stop request raises KeyboardInterrupt (as Ctrl-C), and batches are topped up
+    (``refill``) unless it is paused; it ends when nothing runs and nothing is left."""
+    if knob is None:
+        yield from pending
+        return
+    while True:
+        if knob.stopping:
+            raise KeyboardInterrupt
+        refill()
+        done = pending.next_batch(block=False)
+        if done:
+            yield from done
+        elif pending.is_empty() and not knob.paused:
+            return
+        else:
+            time.sleep(TICK)
 
 
 def task_config(config: Config, threads: int) -> dict[str, Any]:

@@ -18,6 +18,14 @@ does (so outputs, ``--resume`` and skipping repeated URLs happen in the parent).
 failure in a worker (a full disk under ``--save-dir``) comes back to the parent and ends the
 run there with the sink's error; the factory in ``body_sink`` must pickle.
 
+A run steered by a knob (:mod:`fetchpool.knob`) is steered in each worker: the parent
+sends every worker its share of the concurrency and the pause, which its own scheduler
+applies; a stop request ends the run in the parent as Ctrl-C. The number of workers stays
+what it was at the start, and each keeps at least 1 request in flight (a limit turned below
+the number of workers is that number: a worker with none would never finish the URLs it
+holds). The parent cannot tell how many requests are in flight in the workers (the knob's
+``in_flight`` stays None).
+
 Exactly one record per URL, even when a worker dies (killed, out of memory, a crash in a
 C extension): the parent knows which URLs each worker holds (in flight or waiting in it),
 and each URL a dead worker held becomes a ``worker-died`` error record. They are not fetched
@@ -46,6 +54,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ..config import Config
+from ..core.drive import TICK
 from ..errors import BodiesError, FetchpoolError, OutputError, UsageError
 from ..records import Record, error_record
 from ..urls import plain_key
@@ -77,7 +86,8 @@ def worker_configs(
     worker's whole.
     """
     base = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    base.update(mode=mode, processes=None, cluster=None)
+    # A knob steers the parent's run; each worker gets its share of it (see run()).
+    base.update(mode=mode, processes=None, cluster=None, knob=None)
     # Mappings such as the read-only headers view do not pickle; plain dicts do.
     base = {k: dict(v) if isinstance(v, Mapping) else v for k, v in base.items()}
     configs = []
@@ -122,6 +132,12 @@ class _Worker:
         # of the pipe (EOFError) when the worker exits, however it exits.
         inbox.close()
         outbox.close()
+
+    def steer(self, paused: bool, share: int) -> None:
+        """Its share of a steered run's limit, and the pause (see the module doc)."""
+        self.credit = 2 * share + self.config["lookahead"]
+        with contextlib.suppress(OSError):  # it is gone already; its end of pipe says so
+            self.urls.send(("knob", paused, share))
 
     def send(self, urls: list[str]) -> None:
         self.holding.update(urls)
@@ -174,6 +190,10 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     # --robots: each host's URLs go to one worker, whose scheduler fetches its robots.txt
     # once and holds its verdict for the run.
     configs = worker_configs(config, count, by_host=config.robots)
+    knob = config.knob
+    if knob is not None:
+        for kwargs in configs:
+            kwargs["steered"] = True
     try:
         pickle.dumps(configs)
     except Exception as exc:
@@ -185,6 +205,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     workers: list[_Worker] = []
     started = 0
     barren_deaths = 0
+    seen = -1  # the knob's version last sent to the workers
 
     def start(kwargs: dict[str, Any], slot: int) -> _Worker:
         nonlocal started
@@ -195,12 +216,19 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         workers = [start(kwargs, slot) for slot, kwargs in enumerate(configs)]
         exhausted = False
         while workers:
+            if knob is not None and knob.version != seen:
+                if knob.stopping:
+                    raise KeyboardInterrupt  # as Ctrl-C: what the workers sent is handed over
+                seen = knob.version
+                for i, worker in enumerate(workers):
+                    share = max(1, _share(knob.concurrency, len(workers), i))
+                    worker.steer(knob.paused, share)
             if config.robots:
                 exhausted = _feed_by_host(workers, source, exhausted, count)
             else:
                 exhausted = _feed(workers, source, exhausted)
             by_conn = {w.records: w for w in workers}
-            for conn in wait(list(by_conn)):
+            for conn in wait(list(by_conn), None if knob is None else TICK):
                 assert isinstance(conn, Connection)
                 worker = by_conn[conn]
                 try:
@@ -221,6 +249,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                         ) from exc
                     if not exhausted:
                         workers.append(start(worker.config, worker.slot))
+                        seen = -1  # the new worker gets its share of a knob too
                     continue
                 yield from worker.take(message)
     except KeyboardInterrupt:

@@ -5,7 +5,9 @@ so its own scheduler applies the whole policy (limits, retries, redirects, deadl
 body sinks (``--save-dir``, ``--extract``) run here, where the bodies are read. Its input is
 the URLs the parent sends. Messages on the two pipes it is given:
 
-* parent -> worker: a list of URLs to fetch, or None: "no more; finish and exit".
+* parent -> worker: a list of URLs to fetch, or None: "no more; finish and exit", or
+  ``("knob", paused, concurrency)``: the worker's share of a steered run's limit (see
+  :mod:`fetchpool.knob`), applied to its own scheduler.
 * worker -> parent: ``("records", [packed, ...])``, finished records each packed as a tuple
   of field values (the first, empty, says the worker has started and can take URLs); or
   ``("failed", kind, message)``: the run must stop (a body sink failed, or a bug), after
@@ -27,6 +29,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import BodiesError, OutputError
+from ..knob import Knob
 from ..records import FIELDS, Record
 
 __all__ = ["Packed", "main", "pack", "unpack"]
@@ -53,21 +56,37 @@ def main(inbox: Connection, outbox: Connection, config: dict[str, Any]) -> None:
         signal.signal(sig, signal.SIG_IGN)
     from ..modes import run
 
-    cfg = Config(**config)
+    # A knob of its own when the parent's run is steered (its share of the pause and the limit).
+    knob = Knob(config["concurrency"]) if config.pop("steered", False) else None
+    cfg = Config(**{**config, "knob": knob})
     check: Callable[[], None] | None = getattr(cfg.body_sink, "check", None)
     todo: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
     out: queue.SimpleQueue[object] = queue.SimpleQueue()
 
     def read() -> None:
         # A thread, so that a message from the parent is taken as soon as it arrives.
+        finishing = False
         while True:
             try:
                 message = inbox.recv()
             except (EOFError, OSError):
+                if finishing:
+                    return  # knob messages may come until the end; no more now
                 os._exit(0)  # the parent is gone: no one is left to take records
+            if isinstance(message, tuple):  # ("knob", paused, concurrency)
+                _, paused, share = message
+                assert knob is not None
+                knob.set_concurrency(share)
+                if paused:
+                    knob.pause()
+                else:
+                    knob.resume()
+                continue
             todo.put(message)
             if message is None:
-                return
+                if knob is None:
+                    return
+                finishing = True  # no more URLs, but the knob may still turn
 
     def send() -> None:
         # A thread: records finished meanwhile go out together, and a parent slow to read

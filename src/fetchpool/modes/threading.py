@@ -25,10 +25,13 @@ _STOP = None
 
 
 class _Workers:
-    """``concurrency`` threads taking jobs from a queue and posting what they got."""
+    """``concurrency`` threads taking jobs from a queue and posting what they got; more
+    start when a knob turns the concurrency up, up to ``most``."""
 
-    def __init__(self, fetcher: BlockingFetcher, count: int) -> None:
+    def __init__(self, fetcher: BlockingFetcher, count: int, most: int) -> None:
         self._fetcher = fetcher
+        self._most = most
+        self._busy = 0  # jobs submitted and not yet collected
         self._todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._results: list[Finished] = []
         self._lock = threading.Lock()  # the one lock every worker shares
@@ -40,6 +43,11 @@ class _Workers:
         for t in self._threads:
             t.start()
 
+    def _grow(self) -> None:
+        t = threading.Thread(target=self._work, name=f"fetchpool-{len(self._threads)}", daemon=True)
+        self._threads.append(t)
+        t.start()
+
     def _work(self) -> None:
         while (job := self._todo.get()) is not _STOP:
             outcome = safe_get(self._fetcher.get, job.target, job.time_left, job.foreign, job.url)
@@ -48,6 +56,9 @@ class _Workers:
                 self._arrived.notify()
 
     def submit(self, job: Job) -> None:
+        self._busy += 1
+        if self._busy > len(self._threads) and len(self._threads) < self._most:
+            self._grow()  # the concurrency was turned up: one thread more
         self._todo.put(job)
 
     def collect(self, timeout: float | None) -> list[Finished]:
@@ -62,6 +73,7 @@ class _Workers:
 
     def _take(self) -> list[Finished]:
         batch, self._results = self._results, []
+        self._busy -= len(batch)
         return batch
 
     def stop(self) -> None:
@@ -71,7 +83,7 @@ class _Workers:
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     fetcher = BlockingFetcher(config)
-    workers = _Workers(fetcher, config.concurrency)
+    workers = _Workers(fetcher, config.concurrency, config.most_in_flight)
     try:
         yield from drive(Scheduler(urls, config), workers)
     finally:

@@ -53,7 +53,8 @@ class _Window:
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     fetcher = BlockingFetcher(config)
-    executor = ThreadPoolExecutor(config.concurrency, thread_name_prefix="fetchpool")
+    # Threads start as requests need them, up to the most a knob may turn -c to.
+    executor = ThreadPoolExecutor(config.most_in_flight, thread_name_prefix="fetchpool")
     try:
         yield from drive(Scheduler(urls, config), _Window(fetcher, executor))
     finally:

@@ -63,5 +63,5 @@ def sized_executor(loop: asyncio.AbstractEventLoop, concurrency: int) -> None:
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     return iterate(
         lambda: batches(urls, config),
-        setup=lambda loop: sized_executor(loop, config.concurrency),
+        setup=lambda loop: sized_executor(loop, config.most_in_flight),
     )

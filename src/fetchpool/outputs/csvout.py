@@ -18,6 +18,7 @@ from .background import append_whole
 __all__ = ["CsvFile"]
 
 _ELAPSED = FIELDS.index("elapsed")
+_STARTED = FIELDS.index("started")
 
 
 class CsvFile:
@@ -48,6 +49,8 @@ class CsvFile:
             # None becomes an empty cell; csv.writer does that already.
             row = [getattr(record, name) for name in FIELDS]
             row[_ELAPSED] = round(record.elapsed, 6)
+            if record.started is not None:
+                row[_STARTED] = round(record.started, 6)
             pieces.append(self._row(row))
         self._size = append_whole(self._fd, self._size, pieces)
 

@@ -27,6 +27,8 @@ def generic_line(record: Record) -> str:
     """One record as one JSON line (with the newline), for any set of fields."""
     row = {name: getattr(record, name) for name in FIELDS}
     row["elapsed"] = round(record.elapsed, 6)  # microseconds are plenty
+    if record.started is not None:
+        row["started"] = round(record.started, 6)
     return _encode(row) + "\n"
 
 
@@ -47,6 +49,7 @@ def _fast_line(r: Record) -> str:
     s, n, e, f, t, p = r.status, r.length, r.error, r.final_url, r.content_type, r.path
     title, sha, links, wf, wo = r.title, r.sha256, r.links, r.warc_file, r.warc_offset
     v = r.http_version
+    st = r.started
     url = encode_basestring(r.url)
     # The final URL is mostly the url itself (no redirect): escaped once.
     final = "null" if f is None else url if f is r.url else encode_basestring(f)
@@ -63,7 +66,8 @@ def _fast_line(r: Record) -> str:
         f'"links": {"null" if links is None else int(links)}, '
         f'"warc_file": {"null" if wf is None else encode_basestring(wf)}, '
         f'"warc_offset": {"null" if wo is None else int(wo)}, '
-        f'"http_version": {"null" if v is None else encode_basestring(v)}}}\n'
+        f'"http_version": {"null" if v is None else encode_basestring(v)}, '
+        f'"started": {"null" if st is None else repr(round(st, 6))}}}\n'
     )
 
 
@@ -83,6 +87,7 @@ _FAST_FIELDS = (
     "warc_file",
     "warc_offset",
     "http_version",
+    "started",
 )
 
 #: One record as one JSON line (with the newline). The hand-written form serves the
