@@ -428,3 +428,21 @@ def test_crawl_delay_spaces_the_hosts_requests_on_the_bed(bed: Bed, mode: str) -
     # nginx logs when it answered, and requests are spaced from when they start: a later
     # answer may come a little sooner after its start than the one before it did.
     assert all(b - a >= 0.8 * bed.CRAWL_DELAY for a, b in itertools.pairwise(times)), times
+
+
+def test_on_a_cluster_each_origin_is_asked_once_across_batches(bed: Bed) -> None:
+    pytest.importorskip("distributed")
+    from fetchpool.distributed.cluster import BATCH_ROUNDS
+
+    # -c 2 on 2 worker threads: batches of BATCH_ROUNDS URLs, so each host's 2 x BATCH_ROUNDS
+    # URLs (hosts interleaved) span several batches; a host's batches share its verdict
+    urls = [bed.url(i, f"/page/{n}") for n in range(2 * BATCH_ROUNDS) for i in (0, 1, 3)]
+    urls += [bed.url(0, f"/private/{n}") for n in range(BATCH_ROUNDS)]
+    mark = bed.mark()
+    got = fetch(bed, "cluster", urls, "--robots", "-c", "2")
+    assert sum(rec["status"] == 200 for rec in got.values()) == 6 * BATCH_ROUNDS
+    assert all(rec["error"].startswith("robots: disallowed") for url, rec in got.items()
+               if "/private/" in url)  # fmt: skip
+    log = bed.access_log(since=mark, wait_for=len(urls))
+    robots = Counter(e["host"] for e in log if e["uri"] == "/robots.txt")
+    assert robots == {bed.host(0): 1, bed.host(1): 1, bed.host(3): 1}, robots

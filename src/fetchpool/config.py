@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 from . import __version__
 from .bodies.extract import parse_extract
@@ -93,6 +93,9 @@ class Config:
     (see :mod:`fetchpool.core.robots`; such a URL gets a ``robots`` error record).
     ``archive`` takes the exact bytes of every request of a URL when its record is made
     (see :mod:`fetchpool.warc`; set by ``fetchpool.run(warc=...)``); None: nothing is captured.
+    ``robots_memory`` (with ``robots``): the robots.txt verdicts of origins fetched already,
+    by origin, which the run uses instead of fetching them again and adds to as it learns
+    more (set by ``--cluster``, whose batches of a host share them; None: the run's own).
     ``knob`` steers the run while it goes: pause, resume, the concurrency turned up or down,
     stop (see :class:`fetchpool.Knob`); None: the run goes as configured.
     """
@@ -122,6 +125,7 @@ class Config:
     robots: bool = False
     archive: Archive | None = None
     knob: Knob | None = None
+    robots_memory: dict[Any, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -212,6 +216,7 @@ class Settings(TypedDict, total=False):
     robots: bool
     archive: Archive | None
     knob: Knob | None
+    robots_memory: dict[Any, Any] | None
 
 
 def config_of(config: Config | None, settings: Settings) -> Config:

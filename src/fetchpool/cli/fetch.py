@@ -27,8 +27,8 @@ __all__ = ["NOT_FLAGS", "add_fetch", "config_from_args", "run_fetch"]
 
 #: Config fields the command line does not set by a flag of their name: bodies go to
 #: files by --save-dir, proxies always come from the environment, and the archive is
-#: --warc's.
-NOT_FLAGS = frozenset({"body_sink", "trust_env", "archive", "knob"})
+#: --warc's; the knob and the robots.txt memory are the run's own.
+NOT_FLAGS = frozenset({"body_sink", "trust_env", "archive", "knob", "robots_memory"})
 
 _EPILOG = (
     "SOURCE is a URL (it has ://), a file of URLs (one per line; blank lines and # lines "

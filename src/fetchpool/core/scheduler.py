@@ -138,6 +138,12 @@ class Scheduler:
         self._parked: dict[tuple[str, str, int | None], list[Job]] = {}
         self._ready: deque[Record] = deque()
         self._delays: dict[str, float] = {}  # host key -> seconds between its requests
+        if config.robots_memory is not None:  # verdicts a cluster's batches share
+            self._verdicts = config.robots_memory
+            for known in self._verdicts.values():
+                if known.delay is not None:
+                    host = host_key(known.source)
+                    self._delays[host] = max(known.delay, self._delays.get(host, 0.0))
         self._robots = config.robots
         self._agent = agent_token(config.headers.get("User-Agent", ""))
         self._paused = False

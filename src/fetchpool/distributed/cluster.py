@@ -13,6 +13,11 @@ thread). ``concurrency``, ``per_host`` (at least 1 each), the look-ahead, ``rate
 ``host_rate`` are split between them (:func:`fetchpool.distributed.processes.worker_configs`),
 so the totals hold across the cluster while it keeps the size it had at the start.
 
+With ``robots``, URLs go to lanes by host (:class:`_Lanes`, as ``-m processes`` routes
+them to its workers): a lane has one batch in flight at a time, which takes the robots.txt
+verdicts the lane's earlier batches learnt (``Config.robots_memory``) and returns them with
+its records, so each origin's robots.txt is fetched once in the run.
+
 A run steered by a knob (:mod:`fetchpool.knob`) is steered a batch at a time: while it
 is paused no batch is submitted (those submitted already, running or queued on a worker, run
 as usual), and a batch submitted
@@ -39,6 +44,7 @@ import dataclasses
 import logging
 import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import islice
@@ -75,15 +81,18 @@ _CLOSING = frozenset({"closing", "closed", "closing_gracefully", "failed"})
 _MISSING = "--cluster needs Dask: pip install 'fetchpool[dask]'"
 
 
-def fetch_batch(urls: list[str], config: dict[str, Any]) -> list[Packed]:
+def fetch_batch(
+    urls: list[str], config: dict[str, Any], memory: dict[Any, Any] | None = None
+) -> list[Packed] | tuple[list[Packed], dict[Any, Any]]:
     """On a Dask worker: fetch one batch through the normal path; its records, packed.
-    ``config``: keyword arguments for Config."""
+    ``config``: keyword arguments for Config. With ``memory`` (``--robots``: the verdicts
+    its lane knows), the records and the verdicts it knows after the batch."""
     from distributed import Reschedule, get_worker
 
     from ..modes import run as run_engine
 
     worker = get_worker()
-    cfg = Config(**config)
+    cfg = Config(**{**config, "robots_memory": memory})
     check: Callable[[], None] | None = getattr(cfg.body_sink, "check", None)
     packed = []
     with contextlib.closing(run_engine(urls, cfg)) as records:
@@ -96,7 +105,7 @@ def fetch_batch(urls: list[str], config: dict[str, Any]) -> list[Packed]:
                 # scheduler run the batch elsewhere, if anywhere: no URL is lost either way.
                 raise Reschedule()
             packed.append(pack(record))
-    return packed
+    return packed if memory is None else (packed, memory)
 
 
 def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
@@ -105,7 +114,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     _check_pickles(config)  # before a cluster is started for nothing
     client, cluster = _connect(distributed, config.cluster)
     # The batches in flight, by the future running each.
-    futures: dict[Future[list[Packed]], list[str]] = {}
+    futures: dict[Future[Any], list[str]] = {}
     try:
         threads = sum(client.nthreads().values())  # counted once, at the start
         kwargs = task_config(config, threads)
@@ -115,6 +124,9 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         knob = config.knob
         seen = -1  # the knob's limit applies from the first batch
         exhausted = False
+        # --robots: each host's URLs in one lane, whose batches run one after another and
+        # share what they learn of robots.txt, so each origin's is fetched once in the run.
+        lanes = _Lanes(BATCHES_PER_THREAD * threads) if config.robots else None
 
         def submit() -> bool:
             nonlocal kwargs, seen, exhausted
@@ -125,6 +137,8 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                     seen = knob.version
                     turned = dataclasses.replace(config, concurrency=knob.concurrency)
                     kwargs = task_config(turned, threads)
+            if lanes is not None:
+                return _submit_lane(lanes, source, size, kwargs, client, futures, pending)
             batch = list(islice(source, size))
             exhausted = not batch
             if batch:
@@ -147,7 +161,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
             batch = futures.pop(future, None)
             if batch is None:
                 continue  # taken already: each batch's records once
-            records, ok = _take(distributed, future, batch)
+            records, ok = _take(distributed, future, batch, lanes)
             succeeded += ok
             failed += not ok
             yield from records
@@ -162,7 +176,7 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
         # Hand over the batches that had finished, without waiting for the others.
         for future in list(futures):
             if future.status == "finished":
-                records, _ = _take(distributed, future, futures.pop(future))
+                records, _ = _take(distributed, future, futures.pop(future), lanes)
                 yield from records
         raise
     finally:
@@ -201,11 +215,15 @@ def task_config(config: Config, threads: int) -> dict[str, Any]:
 
 
 def _take(
-    distributed: Any, future: Future[list[Packed]], batch: list[str]
+    distributed: Any, future: Future[Any], batch: list[str], lanes: _Lanes | None = None
 ) -> tuple[list[Record], bool]:
-    """The records of a finished task, one per URL of ``batch``; and whether it ran."""
+    """The records of a finished task, one per URL of ``batch``; and whether it ran. (With
+    lanes, the task's lane is free again, and knows what the task learnt.)"""
+    lane = None if lanes is None else lanes.ended(future)
     try:
         packed = future.result()
+        if lane is not None:
+            packed, lane.memory = packed
     except OutputError as exc:
         raise type(exc)(str(exc)) from exc
     except distributed.KilledWorker as exc:
@@ -215,6 +233,80 @@ def _take(
         detail = f"its batch failed on the Dask worker: {type(exc).__name__}: {exc}"
         return [error_record(url, "internal", detail) for url in batch], False
     return _one_each(batch, (unpack(values) for values in packed)), True
+
+
+class _Lane:
+    """URLs waiting for a lane's next batch, its batch in flight, and the robots.txt
+    verdicts its batches have learnt."""
+
+    __slots__ = ("busy", "memory", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: list[str] = []
+        self.busy: Any = None  # the future of its batch in flight
+        self.memory: dict[Any, Any] = {}
+
+
+class _Lanes:
+    """``--robots`` on a cluster: URLs routed to ``count`` lanes by host (crc32, as
+    ``-m processes`` routes them to its workers), one batch in flight per lane."""
+
+    def __init__(self, count: int) -> None:
+        self.lanes = [_Lane() for _ in range(count)]
+        self.exhausted = False
+        self._by_future: dict[Any, _Lane] = {}
+
+    def route(self, url: str) -> _Lane:
+        host = urlsplit_host(url)
+        return self.lanes[zlib.crc32(host.encode("utf-8", "surrogatepass")) % len(self.lanes)]
+
+    def started(self, lane: _Lane, future: Any) -> None:
+        lane.busy = future
+        self._by_future[future] = lane
+
+    def ended(self, future: Any) -> _Lane | None:
+        lane = self._by_future.pop(future, None)
+        if lane is not None:
+            lane.busy = None
+        return lane
+
+
+def urlsplit_host(url: str) -> str:
+    """The host (and port) a URL's lane is chosen by; the text itself if it has none."""
+    rest = url.partition("://")[2]
+    return rest.split("/", 1)[0].rpartition("@")[2].lower() or url
+
+
+def _submit_lane(
+    lanes: _Lanes, source: Iterator[str], size: int, kwargs: dict[str, Any], client: Client,
+    futures: dict[Any, list[str]], pending: Any,
+) -> bool:  # fmt: skip
+    """Read until an idle lane has a batch (or the input ends), and submit it; False when
+    nothing could be submitted (every lane with URLs busy, or nothing left)."""
+    while not lanes.exhausted:
+        ready = next((ln for ln in lanes.lanes if ln.busy is None and len(ln.waiting) >= size),
+                     None)  # fmt: skip
+        if ready is not None:
+            break
+        if any(ln.busy is not None and len(ln.waiting) >= size for ln in lanes.lanes):
+            return False  # a busy lane is full: wait for it, reading no further
+        url = next(source, None)
+        if url is None:
+            lanes.exhausted = True
+            break
+        lanes.route(url).waiting.append(url)
+    else:
+        ready = None
+    if ready is None:  # the input ended: any idle lane with URLs
+        ready = next((ln for ln in lanes.lanes if ln.busy is None and ln.waiting), None)
+    if ready is None:
+        return False
+    batch, ready.waiting = ready.waiting[:size], ready.waiting[size:]
+    future = client.submit(fetch_batch, batch, kwargs, ready.memory, pure=False)
+    lanes.started(ready, future)
+    futures[future] = batch
+    pending.add(future)
+    return True
 
 
 def _one_each(batch: list[str], records: Iterator[Record]) -> list[Record]:
