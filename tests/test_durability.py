@@ -95,8 +95,10 @@ def test_kill_9_at_random_moments_then_resume_records_each_url_exactly_once(
     source = listing(tmp_path, [*urls, *urls[:50], "not a url"])  # repeats, a bad line
     target = tmp_path / f"out.{fmt}"
     bodies = tmp_path / "bodies"
-    argv = [fetchpool_bin, "fetch", "-q", "-m", mode, "-c", "32", "-o", str(target), "--resume"]
-    argv.append(str(source))
+    # --rate: on a fast machine the rest of a run could end between two of the writer's
+    # flushes, before any kill lands; 1,000 a second keeps every run a few seconds long
+    argv = [fetchpool_bin, "fetch", "-q", "-m", mode, "-c", "32", "--rate", "1000",
+            "-o", str(target), "--resume", str(source)]  # fmt: skip
     if fmt == "sqlite":
         argv += ["--save-dir", str(bodies)]
     rng = random.Random(f"kill-{fmt}-{mode}")
