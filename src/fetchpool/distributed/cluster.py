@@ -118,7 +118,6 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
     try:
         threads = sum(client.nthreads().values())  # counted once, at the start
         kwargs = task_config(config, threads)
-        size = BATCH_ROUNDS * kwargs["concurrency"]
         source = iter(urls)
         pending = distributed.as_completed()
         knob = config.knob
@@ -137,6 +136,8 @@ def run(urls: Iterable[str], config: Config) -> Generator[Record, None, None]:
                     seen = knob.version
                     turned = dataclasses.replace(config, concurrency=knob.concurrency)
                     kwargs = task_config(turned, threads)
+            # a batch is BATCH_ROUNDS rounds of its share of the limit (the knob's, if turned)
+            size = BATCH_ROUNDS * kwargs["concurrency"]
             if lanes is not None:
                 return _submit_lane(lanes, source, size, kwargs, client, futures, pending)
             batch = list(islice(source, size))
