@@ -429,3 +429,12 @@ def test_the_common_head_is_read_the_same_way() -> None:
     # A space before the colon takes the general way, with the same answer.
     t = _head(b"HTTP/1.1 200 OK\r\n", b"Content-Type\t: x/y\r\n", b"\r\n")
     assert t.content_type == "x/y"
+
+
+def test_plain_http_transfers_to_one_host_start_together(fresh_site: TestSite) -> None:
+    # Over http:// no stream can share a connection: a transfer that waited for one to say
+    # so (PIPEWAIT) would start only once the first slow page had answered.
+    urls = [fresh_site.url(f"/delay/300/{i}") for i in range(8)]
+    records = list(fetch(urls, mode="curl", concurrency=8, per_host=8, retries=0))
+    assert [r.status for r in records] == [200] * 8
+    assert fresh_site.peak == 8

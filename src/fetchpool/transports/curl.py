@@ -232,6 +232,7 @@ class Transfer:
         "_headers",
         "_lines",
         "_make_sink",
+        "_pipewait",
         "_proxies",
         "_proxy",
         "_sink",
@@ -277,10 +278,7 @@ class Transfer:
         h.setopt(pycurl.NOPROXY, "")  # and so does no_proxy: libcurl reads no environment
         h.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # decoded here, in bounded steps
         h.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)  # HTTP/2 where TLS offers it
-        # Wait for a connection that may carry this transfer as another HTTP/2 stream rather
-        # than open one more (as curl -Z does): a handful of connections to a host, not one
-        # per transfer in flight.
-        h.setopt(pycurl.PIPEWAIT, 1)
+        self._pipewait = False  # PIPEWAIT as last set on the handle (see start)
         if share is not None:
             h.setopt(pycurl.SHARE, share)
         headers = request_headers(config)
@@ -330,6 +328,14 @@ class Transfer:
         self.timeout = job.time_left
         h = self.handle
         h.setopt(pycurl.URL, url)
+        # An https transfer waits for a connection that may carry it as another HTTP/2 stream
+        # rather than open one more (as curl -Z does): a handful of connections to a host,
+        # not one per transfer in flight. Over plain http (HTTP/1.1 only) it would wait for
+        # the first response to learn that no stream can share it: a slow page's time.
+        https = url[:6].lower() == "https:"
+        if https is not self._pipewait:
+            h.setopt(pycurl.PIPEWAIT, https)
+            self._pipewait = https
         if job.foreign is not self._foreign:  # rare: a redirect to another origin, or back
             h.setopt(pycurl.HTTPHEADER, self._headers[job.foreign])
             self._foreign = job.foreign
