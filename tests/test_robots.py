@@ -30,7 +30,7 @@ from fetchpool.core.robots import (
     verdict,
 )
 from fetchpool.core.scheduler import Job, Scheduler, Wait
-from fetchpool.distributed.processes import _slot_of, worker_configs
+from fetchpool.distributed.processes import host_slot, worker_configs
 from fetchpool.records import Record
 
 pytest_plugins = ["bed.plugin"]
@@ -338,10 +338,10 @@ def test_an_input_robots_txt_is_a_record_of_its_own() -> None:
 
 
 def test_processes_send_each_host_to_one_worker_with_the_hosts_whole_limits() -> None:
-    assert {_slot_of(f"https://h{i}.test/p/{j}", 3) for i in range(1) for j in range(20)} == {
-        _slot_of("https://h0.test/", 3)
+    assert {host_slot(f"https://h{i}.test/p/{j}", 3) for i in range(1) for j in range(20)} == {
+        host_slot("https://h0.test/", 3)
     }
-    assert len({_slot_of(f"https://h{i}.test/", 3) for i in range(30)}) == 3
+    assert len({host_slot(f"https://h{i}.test/", 3) for i in range(30)}) == 3
     cfg = Config(per_host=4, host_rate=2.0, robots=True, concurrency=8)
     for kwargs in worker_configs(cfg, 3, by_host=True):
         assert kwargs["per_host"] == 4 and kwargs["host_rate"] == 2.0

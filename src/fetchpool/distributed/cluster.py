@@ -44,7 +44,6 @@ import dataclasses
 import logging
 import re
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import islice
@@ -55,7 +54,7 @@ from ..core.drive import TICK
 from ..errors import FetchpoolError, OutputError, UsageError
 from ..knob import Knob
 from ..records import Record, error_record
-from .processes import worker_configs
+from .processes import host_slot, worker_configs
 from .worker import Packed, pack, unpack
 
 if TYPE_CHECKING:
@@ -258,8 +257,7 @@ class _Lanes:
         self._by_future: dict[Any, _Lane] = {}
 
     def route(self, url: str) -> _Lane:
-        host = urlsplit_host(url)
-        return self.lanes[zlib.crc32(host.encode("utf-8", "surrogatepass")) % len(self.lanes)]
+        return self.lanes[host_slot(url, len(self.lanes))]
 
     def started(self, lane: _Lane, future: Any) -> None:
         lane.busy = future
@@ -270,12 +268,6 @@ class _Lanes:
         if lane is not None:
             lane.busy = None
         return lane
-
-
-def urlsplit_host(url: str) -> str:
-    """The host (and port) a URL's lane is chosen by; the text itself if it has none."""
-    rest = url.partition("://")[2]
-    return rest.split("/", 1)[0].rpartition("@")[2].lower() or url
 
 
 def _submit_lane(

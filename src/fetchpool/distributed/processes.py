@@ -61,7 +61,7 @@ from ..urls import plain_key
 from . import worker as _worker
 from .start import process_context, usable_cores
 
-__all__ = ["process_context", "run", "usable_cores", "worker_configs"]
+__all__ = ["host_slot", "process_context", "run", "usable_cores", "worker_configs"]
 
 #: Workers that die one after another before finishing a single URL: something is wrong
 #: with starting them at all, and starting more would loop for ever.
@@ -320,7 +320,7 @@ def _feed_by_host(
             exhausted = len(batch) < room
             parts: dict[int, list[str]] = {}
             for url in batch:
-                parts.setdefault(_slot_of(url, slots), []).append(url)
+                parts.setdefault(host_slot(url, slots), []).append(url)
             for slot, part in parts.items():
                 with contextlib.suppress(OSError):  # it died: see _feed
                     by_slot[slot].send(part)
@@ -333,8 +333,9 @@ def _feed_by_host(
     return exhausted
 
 
-def _slot_of(url: str, slots: int) -> int:
-    """The worker slot of ``url``'s host: the same in every run (crc32, not hash())."""
+def host_slot(url: str, slots: int) -> int:
+    """The slot of ``url``'s host among ``slots`` (a worker here, a lane on a cluster): the
+    same in every run (crc32, not hash())."""
     key = plain_key(url) or url.partition("://")[2].partition("/")[0].rpartition("@")[2]
     return zlib.crc32(key.lower().encode("utf-8", "surrogatepass")) % slots
 
