@@ -12,6 +12,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -459,6 +460,36 @@ def test_the_fast_base32_equals_base64s() -> None:
     for i in range(2000):
         raw = hashlib.sha256(str(i).encode()).digest()
         assert b32(raw) == base64.b32encode(raw).decode()
+    for raw in (b"\0" * 32, b"\xff" * 32, bytes(range(32))):
+        assert b32(raw) == base64.b32encode(raw).decode()
+
+
+def test_the_index_lines_fast_way_equals_json_dumps() -> None:
+    """The common line is written by hand; what json.dumps makes of the same entry."""
+    from fetchpool.warc.index import cdxj_line, timestamp
+
+    rng = random.Random(7)
+    texts = ["http://a.example/x", "text/html", "caf\u00e9", 'say "hi"', "back\\slash",
+             "tab\there", " lead", "\x7f",
+             "~!#$%&'()*+,-./:;<=>?@[]^_`{|}", "", "200", "x\ny"]  # fmt: skip
+    for _ in range(3000):
+        url, mime, status, filename = (rng.choice(texts) for _ in range(4))
+        kind = rng.choice(["response", "response", "revisit"])
+        date = rng.choice(["2026-12-03T15:04:05.123456Z", "2026-12-03T15:04:05Z", "20261203"])
+        line = cdxj_line(
+            str.upper, url=url, date=date, kind=kind, status=status, mime=mime,
+            digest="sha256:ABC", length=12, offset=34, filename=filename,
+        )  # fmt: skip
+        entry = {"url": url}
+        if kind == "revisit":
+            entry["mime"] = "warc/revisit"
+        else:
+            entry["mime"] = re.split(r"[;\s]", mime, maxsplit=1)[0].strip() if mime else mime
+        entry |= {"status": status, "digest": "sha256:ABC", "length": "12", "offset": "34",
+                  "filename": filename}  # fmt: skip
+        assert line == f"{url.upper()} {timestamp(date)} {json.dumps(entry)}\n"
+    assert timestamp("2026-12-03T15:04:05.123456Z") == "20261203150405"
+    assert timestamp("20261203") == "20261203000000"
 
 
 # -- the archive's own process -----------------------------------------------------------------

@@ -30,6 +30,7 @@ class ArchiveFiles:
         self._key = surt_of()
         # The file being written: its number, descriptor, bytes written and waiting.
         self._n = 0
+        self._basename = ""
         self._fd = -1
         self._size = 0
         self._out: list[bytes] = []
@@ -51,6 +52,7 @@ class ArchiveFiles:
     def continue_at(self, n: int, size: int, info_id: str, index_text: str) -> None:
         """Go on appending to file ``n``, whole up to ``size`` bytes (see :mod:`.resume`)."""
         self._n = n
+        self._basename = os.path.basename(self._name(n))
         self._fd = os.open(self._name(n), os.O_WRONLY)
         os.ftruncate(self._fd, size)
         os.lseek(self._fd, size, os.SEEK_SET)
@@ -67,6 +69,7 @@ class ArchiveFiles:
     def _open(self, n: int) -> None:
         name = self._name(n)
         self._n = n
+        self._basename = os.path.basename(name)
         self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         self._size = 0
         self._info_id = fmt.record_id()
@@ -122,7 +125,10 @@ class ArchiveFiles:
         self._open(self._n + 1)
 
     def _request(self, cap: Capture) -> tuple[str, int]:
-        """A request record and its response (or revisit); where the response lies."""
+        """A request record and its response (or revisit); where the response lies.
+
+        The header lines are written out in f-strings, not built as fields: this runs twice
+        a page, and building the fields cost as much as the digests and the gzip."""
         if self._max is not None and self._size >= self._max:
             self._roll()
         gz = self._gzip
@@ -131,49 +137,53 @@ class ArchiveFiles:
         request = fmt.http11_request(cap.request)
         req_id, resp_id = fmt.record_id(), fmt.record_id()
         target = cap.target
-        common = [("WARC-Target-URI", target), ("WARC-Date", date)]
-        if cap.ip:
-            common.append(("WARC-IP-Address", cap.ip))
-        common.append(("WARC-Protocol", protocol))
-        common.append(("WARC-Warcinfo-ID", self._info_id))
+        ip = f"WARC-IP-Address: {cap.ip}\r\n" if cap.ip else ""
+        common = (
+            f"WARC-Target-URI: {target}\r\nWARC-Date: {date}\r\n{ip}"
+            f"WARC-Protocol: {protocol}\r\nWARC-Warcinfo-ID: {self._info_id}\r\n"
+        )
         self._add(
-            fmt.member(
-                [("WARC-Type", "request"), ("WARC-Record-ID", req_id), *common,
-                 ("WARC-Concurrent-To", resp_id),
-                 ("Content-Type", "application/http; msgtype=request"),
-                 ("WARC-Block-Digest", fmt.digest([request]))],
+            fmt.record(
+                f"WARC-Type: request\r\nWARC-Record-ID: {req_id}\r\n{common}"
+                f"WARC-Concurrent-To: {resp_id}\r\n"
+                "Content-Type: application/http; msgtype=request\r\n"
+                f"WARC-Block-Digest: {fmt.digest_of(request)}\r\n",
                 [request], gzip=gz,
             )
         )  # fmt: skip
         body = cap.body
-        payload = fmt.digest(body)
+        payload = fmt.digest_of(body[0]) if len(body) == 1 else fmt.digest(body)
         kind = "response"
         original = self.seen.get(payload) if self._dedup and any(body) else None
         if original is not None:
             kind = "revisit"
             fields = [
-                ("WARC-Type", "revisit"), ("WARC-Record-ID", resp_id), *common,
+                ("WARC-Type", "revisit"), ("WARC-Record-ID", resp_id),
+                ("WARC-Target-URI", target), ("WARC-Date", date),
+                *([("WARC-IP-Address", cap.ip)] if cap.ip else []),
+                ("WARC-Protocol", protocol), ("WARC-Warcinfo-ID", self._info_id),
                 ("WARC-Profile", fmt.PROFILE),
                 ("WARC-Refers-To", original[2]),
                 ("WARC-Refers-To-Target-URI", original[0]),
                 ("WARC-Refers-To-Date", original[1]),
                 ("Content-Type", "application/http; msgtype=response"),
-                ("WARC-Block-Digest", fmt.digest([head])),
+                ("WARC-Block-Digest", fmt.digest_of(head)),
                 ("WARC-Payload-Digest", payload),
             ]  # fmt: skip
             data = fmt.member(fields, [head], gzip=gz)
         else:
             if self._dedup and any(body):
                 self.seen[payload] = (target, date, resp_id)
-            fields = [
-                ("WARC-Type", "response"), ("WARC-Record-ID", resp_id), *common,
-                ("Content-Type", "application/http; msgtype=response"),
-                ("WARC-Block-Digest", fmt.digest([head, *body])),
-                ("WARC-Payload-Digest", payload),
-            ]  # fmt: skip
-            data = fmt.member(fields, [head, *body], gzip=gz)
+            block = [head, *body]
+            data = fmt.record(
+                f"WARC-Type: response\r\nWARC-Record-ID: {resp_id}\r\n{common}"
+                "Content-Type: application/http; msgtype=response\r\n"
+                f"WARC-Block-Digest: {fmt.digest(block)}\r\n"
+                f"WARC-Payload-Digest: {payload}\r\n",
+                block, gzip=gz,
+            )  # fmt: skip
         offset = self._add(data)
-        name = os.path.basename(self._name(self._n))
+        name = self._basename
         status, mime = head_fields(head)
         self._lines.append(
             cdxj_line(

@@ -17,6 +17,7 @@ over the whole block.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -32,8 +33,11 @@ from ..config import USER_AGENT
 __all__ = [
     "PROFILE",
     "block_digest",
+    "digest",
+    "digest_of",
     "http11_head",
     "member",
+    "record",
     "record_id",
     "warc_date",
     "warcinfo",
@@ -41,8 +45,12 @@ __all__ = [
 
 #: The revisit profile of a payload already archived.
 PROFILE: Final = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
-#: gzip level of every member: 1, the fastest (see BENCHMARKS.md for what 6 costs).
-LEVEL: Final = 1
+try:  # ISA-L's deflate: at its level 0 a page's member costs a sixth of zlib's fastest level
+    from isal import isal_zlib as _deflate
+except ImportError:  # no wheel for this platform: zlib
+    _deflate = zlib  # type: ignore[no-redef,misc]
+#: gzip level of every member: the compressor's fastest (see BENCHMARKS.md).
+LEVEL: Final = 0 if _deflate is not zlib else 1
 
 _STATUS_LINE: Final = re.compile(rb"^HTTP/(\d(?:\.\d)?)[ \t]+(\d{3})([^\r\n]*)\r?\n")
 _REQUEST_LINE: Final = re.compile(rb"^([^ \r\n]+) ([^ \r\n]+) HTTP/(\d(?:\.\d)?)\r?\n")
@@ -66,26 +74,55 @@ class RecordIds:
 record_id = RecordIds()
 
 
+@functools.lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    # a run's records share their seconds: strftime once for each
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+
+
 def warc_date(seconds: float) -> str:
     """``2024-05-01T12:34:56.123456Z``: WARC/1.1's date, to the microsecond."""
     whole = int(seconds)
     micro = round((seconds - whole) * 1_000_000)
     if micro == 1_000_000:
         whole, micro = whole + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micro:06d}Z"
+    return f"{_second(whole)}.{micro:06d}Z"
 
 
-_B32: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_B32_PAIRS: Final = [a + b for a in _B32 for b in _B32]  # 10 bits -> 2 characters
-_SHIFTS: Final = tuple(range(270, -1, -10))
+def _spread_steps() -> tuple[tuple[int, int, int], ...]:
+    """Masks and shifts that move each 5 bits of a 320-bit number into a byte of its own:
+    the 40-bit halves of 80-bit lanes into 64-bit lanes, and so on down to 5 bits a byte."""
+    steps = []
+    held, lane = 320, 512
+    while lane > 8:
+        half, half_lane = held // 2, lane // 2
+        low = sum(((1 << half) - 1) << (i * lane) for i in range(512 // lane))
+        high = sum(((1 << held) - 1) << (i * lane) for i in range(512 // lane)) & ~low
+        steps.append((low, high, half_lane - half))
+        held, lane = half, half_lane
+    return tuple(steps)
+
+
+(_L0, _H0, _S0), (_L1, _H1, _S1), (_L2, _H2, _S2), (_L3, _H3, _S3), (_L4, _H4, _S4), (
+    _L5, _H5, _S5,
+) = _spread_steps()  # fmt: skip
+#: A byte's low 5 bits -> the base32 digit.
+_B32_DIGITS: Final = bytes(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[i & 31] for i in range(256))
 
 
 def b32(sha256: bytes) -> str:
-    """``base64.b32encode`` of a 32-byte digest, as text, in one big-int pass (b32encode is
-    pure Python, a loop per 5 bytes; three digests a request made it a tenth of the cost).
-    A test holds the two equal."""
-    n = int.from_bytes(sha256 + b"\0\0\0", "big")  # 35 bytes: 28 pairs of 5-bit digits
-    return "".join([_B32_PAIRS[(n >> s) & 1023] for s in _SHIFTS])[:52] + "===="
+    """``base64.b32encode`` of a 32-byte digest, as text: the digest's 5-bit groups spread
+    one to a byte by six mask-and-shift steps on one integer, then mapped by ``translate``
+    (b32encode is pure Python, a loop per 5 bytes; three digests a request made it a tenth
+    of the archive's cost). A test holds the two equal."""
+    n = int.from_bytes(sha256, "big") << 64  # 320 bits: 64 groups of 5, the last 12 padding
+    n = (n & _L0) | ((n & _H0) << _S0)
+    n = (n & _L1) | ((n & _H1) << _S1)
+    n = (n & _L2) | ((n & _H2) << _S2)
+    n = (n & _L3) | ((n & _H3) << _S3)
+    n = (n & _L4) | ((n & _H4) << _S4)
+    n = (n & _L5) | ((n & _H5) << _S5)
+    return n.to_bytes(64, "big")[:52].translate(_B32_DIGITS).decode("ascii") + "===="
 
 
 def digest(parts: Iterable[bytes]) -> str:
@@ -96,12 +133,19 @@ def digest(parts: Iterable[bytes]) -> str:
     return "sha256:" + b32(h.digest())
 
 
+def digest_of(data: bytes) -> str:
+    """:func:`digest` of one piece."""
+    return "sha256:" + b32(hashlib.sha256(data).digest())
+
+
 block_digest = digest
 
 
 def http11_head(head: bytes) -> tuple[bytes, str]:
     """A response head in HTTP/1.1 syntax, its ``Transfer-Encoding`` renamed, and the
     protocol it came in (``http/1.1``, ``h2``…)."""
+    if head.startswith(b"HTTP/1.1 ") and b"ransfer-" not in head and b"RANSFER-" not in head:
+        return head, "http/1.1"  # the common head, as it is
     match = _STATUS_LINE.match(head)
     protocol = "http/1.1"
     if match is not None:
@@ -130,17 +174,16 @@ def http11_request(head: bytes) -> bytes:
 def member(fields: list[tuple[str, str]], block: list[bytes], *, gzip: bool = True) -> bytes:
     """One record: ``WARC/1.1``, ``fields``, ``Content-Length``, the block, two CRLFs;
     one gzip member when ``gzip``."""
+    return record("".join(f"{k}: {v}\r\n" for k, v in fields), block, gzip=gzip)
+
+
+def record(fields: str, block: list[bytes], *, gzip: bool = True) -> bytes:
+    """:func:`member` of header lines already written (``Name: value\\r\\n`` each)."""
     length = sum(map(len, block))
-    text = "WARC/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields)
-    header = (text + f"Content-Length: {length}\r\n\r\n").encode("utf-8")
+    header = f"WARC/1.1\r\n{fields}Content-Length: {length}\r\n\r\n".encode()
     if not gzip:
         return b"".join([header, *block, b"\r\n\r\n"])
-    # A window just big enough for the record (zlib sets up the whole window and hash table
-    # for each member: 32 KB and memLevel 8 cost more than compressing a page).
-    window = min(15, max(9, (len(header) + length + 4).bit_length()))
-    z = zlib.compressobj(LEVEL, zlib.DEFLATED, 16 + window, 4)
-    # one call for the whole record: each call lets the GIL go and takes it back
-    return z.compress(b"".join([header, *block, b"\r\n\r\n"])) + z.flush()
+    return _deflate.compress(b"".join([header, *block, b"\r\n\r\n"]), LEVEL, 31)  # gzip
 
 
 def warcinfo(filename: str, date: float, rid: str, *, gzip: bool = True) -> bytes:

@@ -22,16 +22,21 @@ _SPACE: Final = re.compile(r"[;\s]")
 
 
 def surt_of() -> Callable[[str], str]:
-    """The SURT function, or UsageError naming the extra it comes with."""
-    try:
-        import surt
-    except ImportError as exc:
+    """The SURT function, or UsageError naming the extra it comes with.
+
+    The ``surt`` package is imported when a URL first needs it: it loads tldextract and its
+    suffix list (a quarter of a second), and the plain URLs of most runs never do."""
+    import importlib.util
+
+    if importlib.util.find_spec("surt") is None:
         raise UsageError(
             "--warc writes a CDXJ index, which needs the surt package: "
             "pip install 'fetchpool[warc]'"
-        ) from exc
+        )
 
     def slow(url: str) -> str:
+        import surt
+
         try:
             return str(surt.surt(url))
         except Exception:  # as cdxj-indexer: the URL itself when it cannot be SURT'd
@@ -135,8 +140,17 @@ def index_length(length: int, *, gzip: bool) -> int:
 
 def timestamp(warc_date: str) -> str:
     """``2024-05-01T12:34:56.123456Z`` -> ``20240501123456``."""
+    d = warc_date
+    if len(d) >= 19 and d[4] == d[7] == "-" and d[10] == "T" and d[13] == d[16] == ":":
+        stamp = d[0:4] + d[5:7] + d[8:10] + d[11:13] + d[14:16] + d[17:19]  # the writer's own
+        if stamp.isdigit():
+            return stamp
     digits = re.sub(r"\D", "", warc_date.split(".", 1)[0])
     return (digits + "00000000000000")[:14]
+
+
+#: Text that json.dumps writes as it is, between quotes: printable ASCII but " and \.
+_JSON_PLAIN: Final = re.compile(r"[ !#-\[\]-~]*")
 
 
 def cdxj_line(
@@ -153,11 +167,24 @@ def cdxj_line(
     filename: str,
 ) -> str:
     """One index line (with its newline), field for field as cdxj-indexer writes it."""
+    if mime is not None and kind != "revisit" and mime:
+        mime = _SPACE.split(mime, 1)[0].strip()
+    plain = _JSON_PLAIN.fullmatch
+    if (
+        kind != "revisit" and mime is not None and status is not None and digest is not None
+        and plain(url) and plain(mime) and plain(status) and plain(digest) and plain(filename)
+    ):  # fmt: skip
+        # the common line, written as json.dumps writes it (a test holds the two equal)
+        return (
+            f'{key(url)} {timestamp(date)} {{"url": "{url}", "mime": "{mime}", '
+            f'"status": "{status}", "digest": "{digest}", "length": "{length}", '
+            f'"offset": "{offset}", "filename": "{filename}"}}\n'
+        )
     entry: dict[str, str] = {"url": url}
     if kind == "revisit":
         entry["mime"] = "warc/revisit"
     elif mime is not None:
-        entry["mime"] = _SPACE.split(mime, 1)[0].strip() if mime else mime
+        entry["mime"] = mime
     if status is not None:
         entry["status"] = status
     if digest is not None:
