@@ -214,10 +214,19 @@ def test_jsonl_fast_line_is_the_generic_line(rec: Record) -> None:
 @example(1e-4)
 @example(0.00009999995)
 @example(999999999.9999996)
+@example(1764773165.0000005)
+@example(8589934591.9999995)
 @example(0.1)
 @example(2.0000005)
 @example(-1.5)
-@given(st.floats() | st.floats(0, 100) | st.floats(1e-5, 1e-3) | st.floats(1e8, 1e10))
+@given(
+    st.floats()
+    | st.floats(0, 100)
+    | st.floats(1e-5, 1e-3)
+    | st.floats(1e8, 1e10)
+    | st.floats(1.6e9, 2.1e9)
+    | st.floats(8e9, 9e9)
+)
 def test_jsonl_elapsed_text_is_json_of_the_rounded_float(x: float) -> None:
     assert _elapsed(x) == repr(round(x, 6))  # what json writes for the rounded float
 

@@ -35,9 +35,11 @@ def generic_line(record: Record) -> str:
 def _elapsed(x: float) -> str:
     """``repr(round(x, 6))`` — the text json writes for the rounded float — at half the
     cost: ``x`` to 6 decimals, its trailing zeros cut. Both round the same way (correctly,
-    to 6 decimals); from 1e-4 (below it repr writes an exponent) to 1e9 (15 digits in all,
-    so no shorter text names the same float) they are the same text. Elsewhere: repr."""
-    if 1e-4 <= x < 1e9:
+    to 6 decimals); from 1e-4 (below it repr writes an exponent) to 2**33 (floats there are
+    less than 1e-6 apart, so two texts to 6 decimals that name the same float are the same
+    text, and repr's shortest one is this one) they are the same text. Elsewhere: repr.
+    Used for ``elapsed`` and for ``started``, a Unix time (below 2**33 until the year 2242)."""
+    if 1e-4 <= x < 8589934592.0:
         text = f"{x:.6f}".rstrip("0")
         return text + "0" if text[-1] == "." else text
     return repr(round(x, 6))
@@ -67,7 +69,7 @@ def _fast_line(r: Record) -> str:
         f'"warc_file": {"null" if wf is None else encode_basestring(wf)}, '
         f'"warc_offset": {"null" if wo is None else int(wo)}, '
         f'"http_version": {"null" if v is None else encode_basestring(v)}, '
-        f'"started": {"null" if st is None else repr(round(st, 6))}}}\n'
+        f'"started": {"null" if st is None else _elapsed(st)}}}\n'
     )
 
 
