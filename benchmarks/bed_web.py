@@ -16,7 +16,13 @@ host over HTTPS with HTTP/2, certificates from a CA made for the run) and runs, 
   ``--dns-delay`` seconds (ideal: hosts / c x delay): every mode and ``curl -Z``, with the
   lookups each made (counted by the slow DNS server);
 - ``dns-cache`` (not run unless named): ``--urls`` URLs over those ``--hosts`` slow names, each
-  name coming round again: the lookups a run makes per name.
+  name coming round again: the lookups a run makes per name;
+- ``reopen`` (not run unless named): the ``hosts`` list with the client's open files limited
+  (``ulimit -n 256``), so that fewer connections are kept than there are hosts and a host's
+  connection is opened again on each of its turns: the full and the resumed TLS handshakes.
+
+Every scenario counts, in nginx's access log, the TLS connections opened and how many of them
+resumed a session (``$ssl_session_reused``); the rest were full handshakes.
 
 Every run must give a 200 for every URL; a run that does not stops the benchmark. The CA is
 trusted as a user's machine trusts it: SSL_CERT_FILE names the system store plus the run's CA
@@ -49,6 +55,7 @@ class Run:
     wall: float
     ok: int
     connections: int
+    resumed: int
     lookups: int
 
 
@@ -62,7 +69,9 @@ def _count_ok_jsonl(out: Path) -> int:
     return sum(json.loads(line)["status"] == 200 for line in out.read_text().splitlines())
 
 
-def run_client(bed: Bed, name: str, urls: Path, work: Path, c: int, per_host: int | None) -> Run:
+def run_client(
+    bed: Bed, name: str, urls: Path, work: Path, c: int, per_host: int | None, nofile: int = 0
+) -> Run:
     out = work / "out"
     env = {"SSL_CERT_FILE": str(bed.trusted_bundle)}
     if name.startswith("fetchpool"):
@@ -78,6 +87,8 @@ def run_client(bed: Bed, name: str, urls: Path, work: Path, c: int, per_host: in
         argv += ["-K", str(config)]
     else:  # the minimal aiohttp client
         argv = [sys.executable, str(HERE / "clients" / "aiohttp_minimal.py"), str(urls), str(c)]
+    if nofile:  # fewer open files: fewer connections kept
+        argv = ["sh", "-c", f'ulimit -n {nofile} && exec "$@"', "sh", *argv]
     mark, looked = bed.mark(), len(bed.slow_lookups())
     started = time.perf_counter()
     done = bed.run(argv, env=env, timeout=3600)
@@ -93,34 +104,39 @@ def run_client(bed: Bed, name: str, urls: Path, work: Path, c: int, per_host: in
     n = urls.read_text().count("\n")
     lines = bed.access_log(since=mark, wait_for=n, timeout=30)
     connections = len({(x["addr"], x["connection"]) for x in lines})
+    resumed = len({(x["addr"], x["connection"]) for x in lines if x["ssl_session_reused"] == "r"})
     lookups = sum(t == "A" for t, _ in bed.slow_lookups()[looked:])
     if ok != n:
         raise SystemExit(f"{name}: {ok} of {n} URLs gave 200")
-    return Run(wall, ok, connections, lookups)
+    return Run(wall, ok, connections, resumed, lookups)
 
 
 def scenario(
     bed: Bed, title: str, clients: list[str], urls: Path, work: Path, c: int,
-    per_host: int | None, repeat: int,
+    per_host: int | None, repeat: int, nofile: int = 0,
 ) -> dict[str, list[Run]]:  # fmt: skip
     print(f"\n## {title}", flush=True)
     runs: dict[str, list[Run]] = {name: [] for name in clients}
     for round_ in range(repeat):
         order = clients if round_ % 2 == 0 else clients[::-1]
         for name in order:
-            r = run_client(bed, name, urls, work, c, per_host)
+            r = run_client(bed, name, urls, work, c, per_host, nofile)
             runs[name].append(r)
             print(f"round {round_ + 1}  {name:24} {r.wall:7.2f} s  {r.connections:6} "
-                  f"connections  {r.lookups:6} lookups  load {os.getloadavg()[0]:.1f}",
-                  flush=True)  # fmt: skip
+                  f"connections ({r.resumed} resumed)  {r.lookups:6} lookups  "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     best = min(statistics.median(r.wall for r in rs) for rs in runs.values())
-    print("\n| client | median | vs fastest | rounds | TLS connections | lookups |")
-    print("| --- | ---: | ---: | --- | ---: | ---: |")
+    print(
+        "\n| client | median | vs fastest | rounds | TLS connections | full / resumed | lookups |"
+    )
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
     for name, rs in runs.items():
         med = statistics.median(r.wall for r in rs)
         rounds = " / ".join(f"{r.wall:.2f}" for r in rs)
         print(f"| {name} | {med:.2f} s | {med / best:.2f}x | {rounds} | "
               f"{statistics.median(r.connections for r in rs):.0f} | "
+              f"{statistics.median(r.connections - r.resumed for r in rs):.0f} / "
+              f"{statistics.median(r.resumed for r in rs):.0f} | "
               f"{statistics.median(r.lookups for r in rs):.0f} |", flush=True)  # fmt: skip
     return runs
 
@@ -148,7 +164,15 @@ def main() -> None:
         work = Path(tmp)
         for name in args.scenarios.split(","):
             urls = work / f"{name}.txt"
-            if name == "hosts":
+            nofile = 0
+            if name == "reopen":
+                lines = [bed.url(i % args.hosts, f"/page/{i}") for i in range(args.urls)]
+                clients = modes  # curl -Z: its resolver threads fail with so few files (exit 6)
+                nofile = 256
+                title = (f"{args.urls:,} HTTPS URLs over {args.hosts:,} hosts, -c {c}, "
+                         f"ulimit -n {nofile}: connections opened again")  # fmt: skip
+                per_host = None
+            elif name == "hosts":
                 lines = [bed.url(i % args.hosts, f"/page/{i}") for i in range(args.urls)]
                 clients = [*modes, "curl -Z", "aiohttp minimal"]
                 title = f"{args.urls:,} HTTPS URLs over {args.hosts:,} hosts, -c {c}"
@@ -175,9 +199,9 @@ def main() -> None:
                          f"ms, -c {c}: one lookup per name, not per URL")  # fmt: skip
                 per_host = None
             else:
-                raise SystemExit(f"unknown scenario {name!r}: hosts, h2, dns or dns-cache")
+                raise SystemExit(f"unknown scenario {name!r}: hosts, h2, dns, dns-cache, reopen")
             urls.write_text("".join(line + "\n" for line in lines))
-            scenario(bed, title, clients, urls, work, c, per_host, args.repeat)
+            scenario(bed, title, clients, urls, work, c, per_host, args.repeat, nofile)
 
 
 if __name__ == "__main__":

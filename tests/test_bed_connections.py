@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bed import Bed
+from bed import Bed, unavailable
 
 pytest_plugins = ["bed.plugin"]
 
@@ -73,3 +74,34 @@ def test_a_connection_opened_again_resumes_its_tls_session(bed: Bed, tmp_path: P
     assert len(_connections(lines)) > hosts  # connections were opened again
     new = {(x["host"], x["connection"]): x["ssl_session_reused"] for x in reopened}
     assert new and set(new.values()) == {"r"}, new
+
+
+@pytest.fixture(scope="module")
+def hundred() -> Iterator[Bed]:
+    """A bed of 100 hosts: more than one libcurl share keeps the TLS sessions of."""
+    reason = unavailable()
+    if reason:
+        pytest.skip(f"test bed unavailable: {reason}")
+    with Bed.start(hosts=100) as b:
+        yield b
+
+
+def test_connections_opened_again_to_a_hundred_hosts_resume_their_sessions(
+    hundred: Bed, tmp_path: Path
+) -> None:
+    # As above, each host's turn opens its connection again; with 100 hosts taking turns a
+    # single share's session cache (a few dozen peers) has forgotten the host every time
+    hosts = len(hundred.hosts)
+    urls = [hundred.url(i % hosts, f"/page/{i}") for i in range(hosts * 3)]
+    lines = _fetch(hundred, tmp_path, urls, "-c", "4", "--per-host", "1", "--lookahead", "2")
+    first: dict[str, str] = {}
+    for x in lines:
+        first.setdefault(x["host"], x["connection"])
+    new = {
+        (x["host"], x["connection"]): x["ssl_session_reused"]
+        for x in lines
+        if x["connection"] != first[x["host"]]
+    }
+    assert len(new) >= hosts  # connections were opened again, for every host
+    full = [key for key, reused in new.items() if reused != "r"]
+    assert not full, f"{len(full)} of {len(new)} connections opened again made a full handshake"

@@ -185,6 +185,9 @@ _LOOKUP_POLL: Final = 0.005
 #: A name's addresses are handed to libcurl again after this long (seconds): well before
 #: its DNS cache lets them go (60 s, CURLOPT_DNS_CACHE_TIMEOUT's default).
 _GIVE_AGAIN: Final = 20.0
+#: CurlShare objects a run spreads its hosts over (see :class:`Shares`): made as hosts need
+#: them, so a run over one host makes one.
+SHARES: Final = 128
 _GIVEN_AT_MOST: Final = 100_000
 
 
@@ -212,6 +215,34 @@ def _lookup_key(url: str) -> str | None:
     return f"{host.lower().rstrip('.')}:{port}"
 
 
+class Shares:
+    """The TLS sessions and DNS entries the transfers share, in :data:`SHARES` CurlShare
+    objects, a host always in the same one.
+
+    A share keeps the sessions of a few dozen peers only (libcurl's session cache is sized
+    for a browser's handful of sites): over 2,000 hosts taking turns, a connection opened
+    again found its session in one case out of a hundred. Spread over shares by host, the
+    run keeps a session for as many hosts as it keeps connections for."""
+
+    def __init__(self) -> None:
+        self._shares: dict[int, pycurl.CurlShare] = {}
+
+    def of(self, host: str) -> pycurl.CurlShare:
+        """The share of ``host`` (the scheduler's ``host:port``)."""
+        n = hash(host) % SHARES
+        share = self._shares.get(n)
+        if share is None:
+            share = self._shares[n] = pycurl.CurlShare()
+            share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
+            share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
+        return share
+
+    def close(self) -> None:
+        for share in self._shares.values():
+            share.close()
+        self._shares.clear()
+
+
 class Transfer:
     """One reusable easy handle, and the attempt it is making for a :class:`Job`.
 
@@ -235,6 +266,8 @@ class Transfer:
         "_pipewait",
         "_proxies",
         "_proxy",
+        "_shared",
+        "_shares",
         "_sink",
         "_started",
         "_timeout_ms",
@@ -256,7 +289,7 @@ class Transfer:
         config: Config,
         proxies: Proxies,
         ca_options: list[tuple[int, int | str]],
-        share: pycurl.CurlShare | None = None,
+        shares: Shares | None = None,
     ) -> None:
         self._proxies = proxies if (proxies.http or proxies.https) else None
         self._proxy = ""
@@ -279,8 +312,8 @@ class Transfer:
         h.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # decoded here, in bounded steps
         h.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)  # HTTP/2 where TLS offers it
         self._pipewait = False  # PIPEWAIT as last set on the handle (see start)
-        if share is not None:
-            h.setopt(pycurl.SHARE, share)
+        self._shares = shares
+        self._shared: pycurl.CurlShare | None = None  # the share as last set on the handle
         headers = request_headers(config)
         # HTTPHEADER to the input's origin, and to another one (without the credentials):
         # set again only when a transfer goes where the last one did not.
@@ -336,6 +369,13 @@ class Transfer:
         if https is not self._pipewait:
             h.setopt(pycurl.PIPEWAIT, https)
             self._pipewait = https
+        if self._shares is not None:
+            share = self._shares.of(job.host)
+            if share is not self._shared:  # the host's TLS sessions and DNS entries
+                if self._shared is not None:
+                    h.unsetopt(pycurl.SHARE)  # pycurl will not move a handle between shares
+                h.setopt(pycurl.SHARE, share)
+                self._shared = share
         if job.foreign is not self._foreign:  # rare: a redirect to another origin, or back
             h.setopt(pycurl.HTTPHEADER, self._headers[job.foreign])
             self._foreign = job.foreign
@@ -541,11 +581,8 @@ class Transfers:
         self.kept = kept_connections(config.concurrency, select=not use_epoll)
         self._multi.setopt(pycurl.M_MAXCONNECTS, self.kept)
         # TLS sessions (and the DNS cache) shared by every handle: a host's connection opened
-        # again, by whichever handle, resumes its session instead of a full handshake (the
-        # libcurl pycurl bundles keeps them per multi handle anyway; an older one per handle).
-        self._share = pycurl.CurlShare()
-        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
-        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
+        # again, by whichever handle, resumes its session instead of a full handshake.
+        self._shares = Shares()
         self._by_handle: dict[pycurl.Curl, Transfer] = {}
         self._resolver = Resolver(pool_size(config.concurrency))
         # When each name's addresses were last handed to libcurl ("host:port" -> monotonic
@@ -562,7 +599,7 @@ class Transfers:
             self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
 
     def new(self) -> Transfer:
-        transfer = Transfer(self._config, self._proxies, self._ca, self._share)
+        transfer = Transfer(self._config, self._proxies, self._ca, self._shares)
         self._by_handle[transfer.handle] = transfer
         return transfer
 
@@ -719,7 +756,7 @@ class Transfers:
             handle.close()
         self._by_handle.clear()
         self._multi.close()
-        self._share.close()
+        self._shares.close()
         if self._epoll is not None:
             self._epoll.close()
         self.running = 0
