@@ -62,3 +62,22 @@ def test_a_new_connection_to_a_host_seen_before_resumes_its_session(
     assert len(first) == hosts and set(first) == {"."}, first  # a full handshake each
     assert len(again) >= hosts, len(again)  # connections were opened again...
     assert set(again) == {"r"}, again  # ...and every one resumed its host's session
+
+
+def test_the_async_mode_resumes_sessions_too(bed: Bed, tmp_path: Path) -> None:
+    # 32 open files: 16 idle connections kept at most, trimmed every 32 releases, so hosts
+    # taking turns ten times find theirs closed now and then (counted, not assumed)
+    hosts = len(bed.hosts)
+    if hosts <= 16:
+        pytest.skip("needs a bed of more than 16 hosts")
+    urls = [bed.url(i % hosts, f"/page/{i}") for i in range(hosts * 10)]
+    lines = _fetch(bed, tmp_path, urls, ["-m", "async", "-c", "4", "--per-host", "4"], nofile=32)
+    opened = [x for x in lines if x["connection_requests"] == "1"]
+    seen: set[str] = set()
+    again = []
+    for x in opened:
+        if x["host"] in seen:
+            again.append(x["ssl_session_reused"])
+        seen.add(x["host"])
+    assert len(again) >= 5, len(again)  # connections were opened again...
+    assert set(again) == {"r"}, again  # ...and every one resumed its host's session

@@ -33,7 +33,7 @@ from .keep import kept_connections
 from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
 from .request import CREDENTIALS, reason, request_headers, without_credentials
 from .resolve import Resolver, pool_size
-from .tls import context_for
+from .tls import ResumingContext, resuming_context_for
 
 __all__ = ["AsyncFetcher", "classify"]
 
@@ -60,6 +60,7 @@ class AsyncFetcher:
         self._resolver = Resolver(pool_size(config.concurrency))
         # The session sends the headers every request gets; the credentials go with each
         # request to the input's origin (None: there are none, the common case).
+        self._tls = resuming_context_for(config)
         headers = request_headers(config)
         self._headers = without_credentials(headers)
         self._credentials = {k: v for k, v in headers.items() if k.lower() in CREDENTIALS} or None
@@ -78,7 +79,7 @@ class AsyncFetcher:
             # abandoned one could never be dropped from the resolver's queue.
             use_dns_cache=False,
             resolver=PoolResolver(self._resolver),
-            ssl=context_for(cfg),  # the run's one context (see .tls)
+            ssl=self._tls,  # the run's one context, resuming sessions (see .tls)
         )
         headers = self._headers
         self._session = aiohttp.ClientSession(
@@ -195,6 +196,12 @@ class _BoundedConnector(aiohttp.TCPConnector):
         self._releases = 0
 
     def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
+        transport = protocol.transport
+        tls = self._ssl
+        if transport is not None and isinstance(tls, ResumingContext):
+            # a connection handed back has read its answer, and so the TLS 1.3 ticket sent
+            # after the handshake: its session is the one to offer the host's next connection
+            tls.keep(transport.get_extra_info("ssl_object"))
         super()._release(key, protocol, should_close=should_close)
         idle: dict[Any, deque[tuple[Any, float]]] = self._conns
         if len(idle) * (self.limit_per_host or self._idle_cap) <= self._idle_cap:

@@ -12,7 +12,8 @@ library; :func:`curl_paths` gives it the same trust.
 A new connection to a host seen before can skip the rest of a full handshake (the server's
 certificate sent and checked, a key exchange signed) by resuming the session of the last one:
 :class:`Resuming` hands Python's ssl, which resumes only when given a session, the one kept
-for the name and port.
+for the name and port; :class:`ResumingContext` does it for asyncio's connections (the async
+mode), which aiohttp makes with an SSLContext and never resumes either.
 """
 
 from __future__ import annotations
@@ -21,12 +22,22 @@ import functools
 import os
 import socket
 import ssl
-from typing import Any
+import sys
+from typing import Any, TypeVar
 
 from ..config import Config
 from ..errors import UsageError
 
-__all__ = ["Resuming", "client_context", "context_for", "curl_paths"]
+_C = TypeVar("_C", bound=ssl.SSLContext)
+
+__all__ = [
+    "Resuming",
+    "ResumingContext",
+    "client_context",
+    "context_for",
+    "curl_paths",
+    "resuming_context_for",
+]
 
 
 def context_for(config: Config) -> ssl.SSLContext:
@@ -47,16 +58,81 @@ def client_context(
     default store (``cert_file`` and ``cert_dir`` are the environment's, part of the key
     so a changed environment gets a fresh context); ``insecure``: no certificate or
     host name checks. Raises UsageError for a CA file that cannot be loaded."""
+    return _trusting(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), cacert, insecure)
+
+
+def _trusting(context: _C, cacert: str | None, insecure: bool) -> _C:
+    """``context`` set up as ssl.create_default_context sets up a client's."""
     try:
-        # With no cafile, the default store (and the environment's) is loaded: once, here.
-        context = ssl.create_default_context(cafile=cacert)
+        if cacert is not None:
+            context.load_verify_locations(cafile=cacert)
+        else:  # the default store (and the environment's): loaded once, here
+            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
     except (OSError, ssl.SSLError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise UsageError(f"cannot use the CA file {cacert}: {why}") from exc
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and not sys.flags.ignore_environment:
+        context.keylog_filename = keylog
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+class ResumingContext(ssl.SSLContext):
+    """:class:`Resuming` for asyncio (the async mode's aiohttp), which wraps memory BIOs:
+    ``wrap_bio`` offers a new connection the session kept for its server name, and
+    :meth:`keep` keeps a connection's. (A subclass, not a wrapper: aiohttp takes only an
+    SSLContext.) At most ``size`` sessions are kept, then the table starts again."""
+
+    def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT, size: int = 4096) -> None:
+        self._sessions: dict[str, ssl.SSLSession] = {}
+        self._size = size
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        if session is None and not server_side and isinstance(server_hostname, str):
+            session = self._sessions.get(server_hostname)
+        return super().wrap_bio(incoming, outgoing, server_side, server_hostname, session)
+
+    def keep(self, sslobj: object) -> None:
+        """Keep the session of ``sslobj`` (an ``ssl_object`` of a transport, or None) for the
+        next connection to its name; call it once the response head is read (a TLS 1.3
+        server sends its ticket after the handshake)."""
+        if not isinstance(sslobj, ssl.SSLObject) or sslobj.session_reused:
+            return
+        session, name = sslobj.session, sslobj.server_hostname
+        if session is None or not name or not (session.has_ticket or session.id):
+            return
+        sessions = self._sessions
+        if sessions.get(name) is not session:
+            if len(sessions) >= self._size:
+                sessions.clear()
+            sessions[name] = session
+
+
+def resuming_context_for(config: Config) -> ResumingContext:
+    """The async mode's context for ``config``'s trust setting, made once per run."""
+    return _resuming_context(
+        config.cacert,
+        config.insecure,
+        os.environ.get("SSL_CERT_FILE"),
+        os.environ.get("SSL_CERT_DIR"),
+    )
+
+
+@functools.cache
+def _resuming_context(
+    cacert: str | None, insecure: bool, cert_file: str | None, cert_dir: str | None
+) -> ResumingContext:
+    return _trusting(ResumingContext(ssl.PROTOCOL_TLS_CLIENT), cacert, insecure)
 
 
 def curl_paths(config: Config) -> tuple[str | None, str | None]:
