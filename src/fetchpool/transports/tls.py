@@ -105,8 +105,12 @@ class ResumingContext(ssl.SSLContext):
     def keep(self, sslobj: object) -> None:
         """Keep the session of ``sslobj`` (an ``ssl_object`` of a transport, or None) for the
         next connection to its name; call it once the response head is read (a TLS 1.3
-        server sends its ticket after the handshake)."""
-        if not isinstance(sslobj, ssl.SSLObject) or sslobj.session_reused:
+        server sends its ticket after the handshake). Once per connection: reading a
+        session copies it, certificate chain and all (half a millisecond each time)."""
+        if not isinstance(sslobj, ssl.SSLObject) or getattr(sslobj, "fetchpool_kept", False):
+            return
+        sslobj.fetchpool_kept = True  # type: ignore[attr-defined]
+        if sslobj.session_reused:
             return
         session, name = sslobj.session, sslobj.server_hostname
         if session is None or not name or not (session.has_ticket or session.id):
