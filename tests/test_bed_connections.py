@@ -60,6 +60,18 @@ def test_many_hosts_in_sight_keep_a_connection_each(bed: Bed, tmp_path: Path, mo
     assert len(_connections(lines)) == hosts, len(_connections(lines))
 
 
+def _reopened(lines: list[dict[str, str]]) -> dict[tuple[str, str], str]:
+    """``$ssl_session_reused`` of each connection a host opened after its first."""
+    first: dict[str, str] = {}
+    for x in lines:
+        first.setdefault(x["host"], x["connection"])
+    return {
+        (x["host"], x["connection"]): x["ssl_session_reused"]
+        for x in lines
+        if x["connection"] != first[x["host"]]
+    }
+
+
 def test_a_connection_opened_again_resumes_its_tls_session(bed: Bed, tmp_path: Path) -> None:
     # a look-ahead of 2 shows few hosts, so 16 connections are kept for 4 in flight; with
     # 20 hosts taking turns each turn opens its host's connection again, on whichever of
@@ -67,12 +79,8 @@ def test_a_connection_opened_again_resumes_its_tls_session(bed: Bed, tmp_path: P
     hosts = len(bed.hosts)
     urls = [bed.url(i % hosts, f"/page/{i}") for i in range(hosts * 3)]
     lines = _fetch(bed, tmp_path, urls, "-c", "4", "--per-host", "1", "--lookahead", "2")
-    first: dict[str, str] = {}
-    for x in lines:
-        first.setdefault(x["host"], x["connection"])
-    reopened = [x for x in lines if x["connection"] != first[x["host"]]]
     assert len(_connections(lines)) > hosts  # connections were opened again
-    new = {(x["host"], x["connection"]): x["ssl_session_reused"] for x in reopened}
+    new = _reopened(lines)
     assert new and set(new.values()) == {"r"}, new
 
 
@@ -94,14 +102,7 @@ def test_connections_opened_again_to_a_hundred_hosts_resume_their_sessions(
     hosts = len(hundred.hosts)
     urls = [hundred.url(i % hosts, f"/page/{i}") for i in range(hosts * 3)]
     lines = _fetch(hundred, tmp_path, urls, "-c", "4", "--per-host", "1", "--lookahead", "2")
-    first: dict[str, str] = {}
-    for x in lines:
-        first.setdefault(x["host"], x["connection"])
-    new = {
-        (x["host"], x["connection"]): x["ssl_session_reused"]
-        for x in lines
-        if x["connection"] != first[x["host"]]
-    }
+    new = _reopened(lines)
     assert len(new) >= hosts  # connections were opened again, for every host
     full = [key for key, reused in new.items() if reused != "r"]
     assert not full, f"{len(full)} of {len(new)} connections opened again made a full handshake"

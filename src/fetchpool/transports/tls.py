@@ -42,12 +42,14 @@ __all__ = [
 
 def context_for(config: Config) -> ssl.SSLContext:
     """The shared context for ``config``'s trust setting."""
-    return client_context(
-        config.cacert,
-        config.insecure,
-        os.environ.get("SSL_CERT_FILE"),
-        os.environ.get("SSL_CERT_DIR"),
-    )
+    return client_context(*_trust(config))
+
+
+def _trust(config: Config) -> tuple[str | None, bool, str | None, str | None]:
+    """What a context trusts: the CA file, no checks, and the environment's store (part
+    of the key so that a changed environment gets a fresh context)."""
+    env = os.environ
+    return config.cacert, config.insecure, env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR")
 
 
 @functools.cache
@@ -112,24 +114,14 @@ class ResumingContext(ssl.SSLContext):
         sslobj.fetchpool_kept = True  # type: ignore[attr-defined]
         if sslobj.session_reused:
             return
-        session, name = sslobj.session, sslobj.server_hostname
-        if session is None or not name or not (session.has_ticket or session.id):
-            return
-        sessions = self._sessions
-        if sessions.get(name) is not session:
-            if len(sessions) >= self._size:
-                sessions.clear()
-            sessions[name] = session
+        name = sslobj.server_hostname
+        if name:
+            _put(self._sessions, name, sslobj.session, self._size)
 
 
 def resuming_context_for(config: Config) -> ResumingContext:
     """The async mode's context for ``config``'s trust setting, made once per run."""
-    return _resuming_context(
-        config.cacert,
-        config.insecure,
-        os.environ.get("SSL_CERT_FILE"),
-        os.environ.get("SSL_CERT_DIR"),
-    )
+    return _resuming_context(*_trust(config))
 
 
 @functools.cache
@@ -197,15 +189,20 @@ class Resuming:
         TLS 1.3 server sends the ticket to resume with after the handshake."""
         if not isinstance(sock, ssl.SSLSocket) or sock.server_side or sock.session_reused:
             return  # a resumed session is the one kept already
-        session = sock.session
         key = _key(sock.server_hostname, sock)
-        if session is None or key is None or not (session.has_ticket or session.id):
-            return
-        sessions = self._sessions
-        if sessions.get(key) is not session:
-            if len(sessions) >= self._size:
-                sessions.clear()
-            sessions[key] = session
+        if key is not None:
+            _put(self._sessions, key, sock.session, self._size)
+
+
+def _put(sessions: dict[Any, ssl.SSLSession], key: Any, session: ssl.SSLSession | None,
+         size: int) -> None:  # fmt: skip
+    """Keep ``session`` (one that can be resumed) under ``key``; past ``size`` keys the
+    table starts again."""
+    if session is None or not (session.has_ticket or session.id):
+        return
+    if len(sessions) >= size:
+        sessions.clear()
+    sessions[key] = session
 
 
 def _key(name: str | None, sock: socket.socket) -> tuple[str | None, int] | None:
