@@ -556,3 +556,21 @@ def test_the_archive_process_ends_with_the_run(
         for rec in recs:
             found = record_at(tmp_path / rec["warc_file"], rec["warc_offset"])
             assert found["headers"]["WARC-Target-URI"] == rec["url"]
+
+
+def test_a_member_is_one_gzip_member_with_either_compressor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zlib
+
+    from fetchpool.warc import format as fmt
+
+    block = [b"HTTP/1.1 200 OK\r\n\r\n", b"x" * 5000]
+    for deflate, level in ((fmt._deflate, fmt.LEVEL), (zlib, 1)):  # ISA-L's, or zlib without it
+        monkeypatch.setattr(fmt, "_deflate", deflate)
+        monkeypatch.setattr(fmt, "LEVEL", level)
+        data = fmt.record("WARC-Type: response\r\n", block)
+        assert data[:2] == b"\x1f\x8b"
+        d = zlib.decompressobj(31)
+        assert d.decompress(data) == fmt.record("WARC-Type: response\r\n", block, gzip=False)
+        assert d.eof and not d.unused_data  # one member, whole

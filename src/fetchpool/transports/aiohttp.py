@@ -58,9 +58,9 @@ class AsyncFetcher:
         )
         self._session: aiohttp.ClientSession | None = None
         self._resolver = Resolver(pool_size(config.concurrency))
+        self._tls = resuming_context_for(config)
         # The session sends the headers every request gets; the credentials go with each
         # request to the input's origin (None: there are none, the common case).
-        self._tls = resuming_context_for(config)
         headers = request_headers(config)
         self._headers = without_credentials(headers)
         self._credentials = {k: v for k, v in headers.items() if k.lower() in CREDENTIALS} or None

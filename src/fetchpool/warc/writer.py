@@ -41,8 +41,8 @@ _AT: Final = (FIELDS.index("warc_file"), FIELDS.index("warc_offset"))
 
 
 def _located(record: Record, name: str, offset: int) -> Record:
-    """``record`` with ``warc_file`` and ``warc_offset`` set (dataclasses.replace, at a
-    third of its cost: it runs for every URL, on the thread that shares the GIL with the
+    """``record`` with ``warc_file`` and ``warc_offset`` set (dataclasses.replace, at
+    about half its cost: it runs for every URL, on the thread that shares the GIL with the
     fetching)."""
     values = list(_VALUES(record))
     values[_AT[0]], values[_AT[1]] = name, offset
