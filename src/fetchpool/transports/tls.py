@@ -106,9 +106,10 @@ class ResumingContext(ssl.SSLContext):
 
     def keep(self, sslobj: object) -> None:
         """Keep the session of ``sslobj`` (an ``ssl_object`` of a transport, or None) for the
-        next connection to its name; call it once the response head is read (a TLS 1.3
-        server sends its ticket after the handshake). Once per connection: reading a
-        session copies it, certificate chain and all (half a millisecond each time)."""
+        next connection to its name (not its port: ``wrap_bio`` is not told it); call it
+        when the connection is handed back, its answer read (a TLS 1.3 server sends its
+        ticket after the handshake). Once per connection: reading a session copies it,
+        certificate chain and all (half a millisecond each time)."""
         if not isinstance(sslobj, ssl.SSLObject) or getattr(sslobj, "fetchpool_kept", False):
             return
         sslobj.fetchpool_kept = True  # type: ignore[attr-defined]
