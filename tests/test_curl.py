@@ -237,7 +237,7 @@ _PROBE = """
 import io, sys
 from fetchpool.cli import main
 code = main(sys.argv[1:], stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
-heavy = ["aiohttp", "urllib3", "pycurl", "rich", "asyncio", "requests"]
+heavy = ["aiohttp", "urllib3", "pycurl", "rich", "asyncio", "requests", "ssl", "concurrent.futures"]
 print(code, " ".join(m for m in heavy if m in sys.modules))
 """
 
@@ -257,7 +257,11 @@ def test_help_loads_no_http_stack_and_no_asyncio() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "allowed"),
-    [("curl", {"pycurl"}), ("sequential", {"urllib3"}), ("async", {"aiohttp", "asyncio"})],
+    [
+        ("curl", {"pycurl"}),  # not ssl: an http run never finds the CA store for libcurl
+        ("sequential", {"urllib3", "ssl"}),
+        ("async", {"aiohttp", "asyncio", "ssl", "concurrent.futures"}),
+    ],
 )
 def test_each_mode_loads_only_its_own_stack(site: TestSite, mode: str, allowed: set[str]) -> None:
     code, loaded = _loaded(["fetch", "-q", "-m", mode, site.url("/page/1")])
@@ -360,7 +364,7 @@ def test_ssl_cert_file_is_trusted_in_every_mode(
 def _head(*lines: bytes) -> _curl.Transfer:
     from fetchpool.transports.proxies import Proxies
 
-    transfer = _curl.Transfer(Config(), Proxies(), [])
+    transfer = _curl.Transfer(Config(), Proxies(), list)
     transfer._lines.extend(lines)  # as libcurl hands them over, one list.append per line
     transfer._read_headers()
     return transfer

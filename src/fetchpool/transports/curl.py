@@ -26,9 +26,8 @@ import re
 import select
 import socket
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future
-from typing import Final
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
 try:
@@ -49,7 +48,9 @@ from .keep import kept_connections
 from .proxies import Proxies, from_env, tunnel_refused, unreachable
 from .request import reason, request_headers, without_credentials
 from .resolve import Address, Resolver, is_ip_literal, pool_size
-from .tls import curl_paths
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["WRITE_ERROR", "CurlError", "Transfer", "Transfers", "ascii_url", "classify"]
 
@@ -150,6 +151,10 @@ def tls_options(config: Config) -> list[tuple[int, int | str]]:
     """The options that make libcurl trust what the other transports trust
     (:mod:`.tls`): the system store or ``SSL_CERT_FILE``/``SSL_CERT_DIR``, or ``cacert``;
     and no checks with ``insecure``."""
+    # Here, not at the top: finding the system store loads Python's ssl module and its
+    # OpenSSL (8 ms), which a run over plain http never needs.
+    from .tls import curl_paths
+
     cafile, capath = curl_paths(config)
     options: list[tuple[int, int | str]] = []
     if cafile:
@@ -271,6 +276,7 @@ class Transfer:
         "_sink",
         "_started",
         "_timeout_ms",
+        "_trust",
         "content_type",
         "drained",
         "handle",
@@ -288,7 +294,7 @@ class Transfer:
         self,
         config: Config,
         proxies: Proxies,
-        ca_options: list[tuple[int, int | str]],
+        trust: Callable[[], list[tuple[int, int | str]]],
         shares: Shares | None = None,
     ) -> None:
         self._proxies = proxies if (proxies.http or proxies.https) else None
@@ -325,8 +331,8 @@ class Transfer:
         h.setopt(pycurl.HTTPHEADER, self._headers[0])
         h.setopt(pycurl.HEADERFUNCTION, self._lines.append)
         h.setopt(pycurl.WRITEFUNCTION, self._write)
-        for option, value in ca_options:
-            h.setopt(option, value)
+        # The TLS trust options (tls_options), set before the handle's first https transfer.
+        self._trust: Callable[[], list[tuple[int, int | str]]] | None = trust
         self._capture = None  # the exact bytes, when the run archives (--warc)
         if config.archive is not None:
             from .capture import CurlCapture
@@ -369,6 +375,10 @@ class Transfer:
         if https is not self._pipewait:
             h.setopt(pycurl.PIPEWAIT, https)
             self._pipewait = https
+            if https and self._trust is not None:
+                for option, value in self._trust():
+                    h.setopt(option, value)
+                self._trust = None
         if self._shares is not None:
             share = self._shares.of(job.host)
             if share is not self._shared:  # the host's TLS sessions and DNS entries
@@ -574,7 +584,7 @@ class Transfers:
         if proxies is None:
             proxies = from_env() if config.trust_env else Proxies()
         self._proxies = proxies
-        self._ca = tls_options(config)
+        self._tls: list[tuple[int, int | str]] | None = None  # see _trust
         self._multi = pycurl.CurlMulti()
         # Many hosts in sight: more connections kept than select could watch, so epoll.
         use_epoll = hasattr(select, "epoll") and (config.concurrency >= EPOLL_FROM or many_hosts)
@@ -599,7 +609,7 @@ class Transfers:
             self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
 
     def new(self) -> Transfer:
-        transfer = Transfer(self._config, self._proxies, self._ca, self._shares)
+        transfer = Transfer(self._config, self._proxies, self._trust, self._shares)
         self._by_handle[transfer.handle] = transfer
         return transfer
 
@@ -618,6 +628,12 @@ class Transfers:
                 transfer.go_to(found)
                 self._give(name, now)
         self._multi.add_handle(transfer.handle)
+
+    def _trust(self) -> list[tuple[int, int | str]]:
+        """tls_options, found once, when the run's first https transfer starts."""
+        if self._tls is None:
+            self._tls = tls_options(self._config)
+        return self._tls
 
     def _give(self, name: str, now: float) -> None:
         """``name``'s addresses are in libcurl's DNS cache from ``now`` on."""

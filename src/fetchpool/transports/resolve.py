@@ -25,8 +25,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
-from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # concurrent.futures (and the logging it loads) waits for the first lookup
+    from concurrent.futures import Future
 
 __all__ = [
     "Address",
@@ -116,6 +118,8 @@ class Resolver:
     def submit(self, host: str) -> Future[list[Address]]:
         """A future of the addresses of ``host`` (socket.gaierror when it has none), the
         caller's own: cancel it to abandon the lookup."""
+        from concurrent.futures import Future
+
         key = host.lower()
         mine: Future[list[Address]] = Future()
         with self._lock:
@@ -140,6 +144,8 @@ class Resolver:
         """The addresses of ``host``, waiting until ``at`` (on the resolver's clock) at
         most. Raises LookupTimedOut after that, socket.gaierror for a name that does not
         resolve."""
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         future = self.submit(host)
         try:
             return future.result(timeout=max(0.0, at - self._clock()))
@@ -148,6 +154,8 @@ class Resolver:
             raise LookupTimedOut(f"no answer for {host} in time") from None
 
     def _work(self) -> None:
+        from concurrent.futures import InvalidStateError
+
         while True:
             with self._lock:
                 if not self._queue:
