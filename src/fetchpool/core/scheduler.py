@@ -36,7 +36,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -116,11 +115,12 @@ class Scheduler:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] | None = None,
     ) -> None:
         self._source = iter(urls)
         self._cfg = config
-        self._clock, self._wall, self._rand = clock, wall, rand
+        self._clock, self._wall = clock, wall
+        self._rand = _uniform if rand is None else rand  # a retry's jitter
         self._exhausted = False
         self._hosts: dict[str, HostState] = {}
         self._waiting: dict[str, HostState] = {}  # hosts with queued jobs, in turn order
@@ -425,6 +425,14 @@ class Scheduler:
         host = self._hosts.get(key)
         if host is not None and host.forgettable(now, FORGET_AFTER):
             del self._hosts[key]
+
+
+def _uniform() -> float:
+    """``random.random()``: random is imported at the first retry (with hashlib's SHA-512
+    it costs every run's start 0.5 ms, and most runs retry nothing)."""
+    import random
+
+    return random.random()
 
 
 def _slow(host: HostState, delay: float, now: float) -> None:

@@ -24,7 +24,6 @@ import functools
 import os
 import re
 import select
-import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final
@@ -413,7 +412,7 @@ class Transfer:
         check stay on it). libcurl keeps them in the multi handle's DNS cache, which every
         transfer on it uses, for a minute."""
         assert self.lookup is not None
-        listed = ",".join(f"[{a}]" if af == socket.AF_INET6 else a for af, a in addresses)
+        listed = ",".join(f"[{a}]" if ":" in a else a for _, a in addresses)  # IPv6 has ":"
         # "+": the entry ages out of libcurl's DNS cache like a lookup of its own
         self.handle.setopt(pycurl.RESOLVE, [f"+{self.lookup}:{listed}"])
 

@@ -21,7 +21,6 @@ the proxy refused, gets ``connect: proxy ... refused the tunnel: 407 ...``.
 
 from __future__ import annotations
 
-import http
 import ipaddress
 import os
 import re
@@ -154,6 +153,8 @@ def unreachable(proxy: str, why: str) -> Outcome:
 def tunnel_refused(proxy: str, status: int) -> Outcome:
     """The outcome of an https request whose tunnel (``CONNECT``) the proxy answered with
     ``status``, not 200: a 407 (credentials missing or wrong), a 403, a 502..."""
+    import http  # here: only a refused tunnel needs the phrase
+
     try:
         phrase = f" {http.HTTPStatus(status).phrase}"
     except ValueError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from urllib.parse import unquote
 
 from ..config import Config
@@ -44,6 +43,8 @@ def basic_auth(url: str) -> str | None:
     info = userinfo(url)
     if info is None:
         return None
+    import base64  # here: most runs send no user:password
+
     user, _, password = info.partition(":")
     token = f"{unquote(user)}:{unquote(password)}".encode()
     return "Basic " + base64.b64encode(token).decode("ascii")

@@ -20,7 +20,6 @@ abandons it (the thread ends on its own, later) and goes on to its next URL.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import threading
 import time
 from collections import deque
@@ -57,6 +56,8 @@ def pool_size(concurrency: int) -> int:
 def system_lookup(host: str) -> list[Address]:
     """The addresses of ``host`` from the system resolver (IPv4 and IPv6, in its order).
     Raises socket.gaierror."""
+    import socket  # here: a run over addresses only never loads it (2 ms with selectors)
+
     found: list[Address] = []
     for family, _, _, _, sockaddr in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM):
         if family in (socket.AF_INET, socket.AF_INET6):
