@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pstats
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -145,6 +147,24 @@ def test_installed_command_in_every_mode(
     assert sorted(r["url"] for r in rows) == sorted(urls)
     assert sum(r["status"] == 200 for r in rows) == 20
     assert "Traceback" not in proc.stderr and "21 URLs" in proc.stderr
+
+
+def test_a_fetch_run_under_a_profiler_keeps_its_profile(
+    fetchpool_bin: str, clean_env: dict[str, str], site: TestSite, tmp_path: Path
+) -> None:
+    # A finished fetch skips the interpreter's teardown, but not where a profiler (or a
+    # coverage tracer) would lose what it writes as the interpreter ends.
+    profile = tmp_path / "run.prof"
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), fetchpool_bin, "fetch", "-q",
+         "-o", str(out), site.url("/page/1")],
+        capture_output=True, text=True, env=clean_env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["status"] == 200
+    assert profile.stat().st_size > 0
+    assert "run_fetch" in str(pstats.Stats(str(profile)).stats)
 
 
 def test_bad_input_from_the_installed_command_has_no_traceback(
