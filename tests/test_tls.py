@@ -95,6 +95,26 @@ def test_trust_comes_from_ssl_cert_file_cacert_or_insecure(
     assert (rec["status"], rec["error"]) == (200, None), rec
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cacert_under_a_non_ascii_name_is_trusted_for_every_https_url(
+    mode: str,
+    ca: trustme.CA,
+    https_sites: list[TestSite],
+    fetchpool_bin: str,
+    clean_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # One request at a time, so that in the curl mode one handle takes every URL: the trust
+    # is set on it at its first https transfer, and must hold for the others (and -k too).
+    ca_file = tmp_path / "josé" / "ca.pem"
+    ca_file.parent.mkdir()
+    ca.cert_pem.write_to_path(str(ca_file))
+    env = {k: v for k, v in clean_env.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    urls = [https_sites[0].url(f"/page/{i}") for i in range(3)]
+    recs = _fetch(fetchpool_bin, env, "-m", mode, "-c", "1", "--cacert", str(ca_file), *urls)
+    assert [(r["status"], r["error"]) for r in recs] == [(200, None)] * 3, recs
+
+
 def test_a_cacert_that_cannot_be_read_is_a_usage_error(
     fetchpool_bin: str, clean_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -146,20 +146,21 @@ def ascii_url(url: str) -> str:
     )  # fmt: skip
 
 
-def tls_options(config: Config) -> list[tuple[int, int | str]]:
+def tls_options(config: Config) -> list[tuple[int, int | bytes]]:
     """The options that make libcurl trust what the other transports trust
     (:mod:`.tls`): the system store or ``SSL_CERT_FILE``/``SSL_CERT_DIR``, or ``cacert``;
-    and no checks with ``insecure``."""
+    and no checks with ``insecure``. Paths go as the file system's bytes (pycurl takes a
+    str as ASCII only)."""
     # Here, not at the top: finding the system store loads Python's ssl module and its
     # OpenSSL (8 ms), which a run over plain http never needs.
     from .tls import curl_paths
 
     cafile, capath = curl_paths(config)
-    options: list[tuple[int, int | str]] = []
+    options: list[tuple[int, int | bytes]] = []
     if cafile:
-        options.append((pycurl.CAINFO, cafile))
+        options.append((pycurl.CAINFO, os.fsencode(cafile)))
     if capath:
-        options.append((pycurl.CAPATH, capath))
+        options.append((pycurl.CAPATH, os.fsencode(capath)))
     if config.insecure:
         options += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
     return options
@@ -293,7 +294,7 @@ class Transfer:
         self,
         config: Config,
         proxies: Proxies,
-        trust: Callable[[], list[tuple[int, int | str]]],
+        trust: Callable[[], list[tuple[int, int | bytes]]],
         shares: Shares | None = None,
     ) -> None:
         self._proxies = proxies if (proxies.http or proxies.https) else None
@@ -331,7 +332,7 @@ class Transfer:
         h.setopt(pycurl.HEADERFUNCTION, self._lines.append)
         h.setopt(pycurl.WRITEFUNCTION, self._write)
         # The TLS trust options (tls_options), set before the handle's first https transfer.
-        self._trust: Callable[[], list[tuple[int, int | str]]] | None = trust
+        self._trust: Callable[[], list[tuple[int, int | bytes]]] | None = trust
         self._capture = None  # the exact bytes, when the run archives (--warc)
         if config.archive is not None:
             from .capture import CurlCapture
@@ -371,13 +372,13 @@ class Transfer:
         # not one per transfer in flight. Over plain http (HTTP/1.1 only) it would wait for
         # the first response to learn that no stream can share it: a slow page's time.
         https = url[:6].lower() == "https:"
+        if https and self._trust is not None:  # the handle's first https transfer
+            for option, value in self._trust():
+                h.setopt(option, value)
+            self._trust = None  # only once all are set: else the next https start sets them
         if https is not self._pipewait:
             h.setopt(pycurl.PIPEWAIT, https)
             self._pipewait = https
-            if https and self._trust is not None:
-                for option, value in self._trust():
-                    h.setopt(option, value)
-                self._trust = None
         if self._shares is not None:
             share = self._shares.of(job.host)
             if share is not self._shared:  # the host's TLS sessions and DNS entries
@@ -583,7 +584,7 @@ class Transfers:
         if proxies is None:
             proxies = from_env() if config.trust_env else Proxies()
         self._proxies = proxies
-        self._tls: list[tuple[int, int | str]] | None = None  # see _trust
+        self._tls: list[tuple[int, int | bytes]] | None = None  # see _trust
         self._multi = pycurl.CurlMulti()
         # Many hosts in sight: more connections kept than select could watch, so epoll.
         use_epoll = hasattr(select, "epoll") and (config.concurrency >= EPOLL_FROM or many_hosts)
@@ -628,7 +629,7 @@ class Transfers:
                 self._give(name, now)
         self._multi.add_handle(transfer.handle)
 
-    def _trust(self) -> list[tuple[int, int | str]]:
+    def _trust(self) -> list[tuple[int, int | bytes]]:
         """tls_options, found once, when the run's first https transfer starts."""
         if self._tls is None:
             self._tls = tls_options(self._config)
