@@ -367,15 +367,15 @@ class Transfer:
         self.timeout = job.time_left
         h = self.handle
         h.setopt(pycurl.URL, url)
-        # An https transfer waits for a connection that may carry it as another HTTP/2 stream
-        # rather than open one more (as curl -Z does): a handful of connections to a host,
-        # not one per transfer in flight. Over plain http (HTTP/1.1 only) it would wait for
-        # the first response to learn that no stream can share it: a slow page's time.
         https = url[:6].lower() == "https:"
         if https and self._trust is not None:  # the handle's first https transfer
             for option, value in self._trust():
                 h.setopt(option, value)
             self._trust = None  # only once all are set: else the next https start sets them
+        # An https transfer waits for a connection that may carry it as another HTTP/2 stream
+        # rather than open one more (as curl -Z does): a handful of connections to a host,
+        # not one per transfer in flight. Over plain http (HTTP/1.1 only) it would wait for
+        # the first response to learn that no stream can share it: a slow page's time.
         if https is not self._pipewait:
             h.setopt(pycurl.PIPEWAIT, https)
             self._pipewait = https
