@@ -105,7 +105,7 @@ def test_a_cacert_under_a_non_ascii_name_is_trusted_for_every_https_url(
     tmp_path: Path,
 ) -> None:
     # One request at a time, so that in the curl mode one handle takes every URL: the trust
-    # is set on it at its first https transfer, and must hold for the others (and -k too).
+    # is set on it at its first https transfer, and must hold for the others.
     ca_file = tmp_path / "josé" / "ca.pem"
     ca_file.parent.mkdir()
     ca.cert_pem.write_to_path(str(ca_file))
