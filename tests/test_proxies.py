@@ -14,6 +14,7 @@ import pytest
 
 import fetchpool
 from bed import Bed, layout
+from bed.tls import SYSTEM_BUNDLES
 from fetchpool.errors import UsageError
 from fetchpool.transports.proxies import from_env, tunnel_refused, unreachable
 
@@ -26,13 +27,13 @@ DIRECT = "127.0.0.1"  # where a request straight from fetchpool comes from, insi
 
 
 def fetch(
-    bed: Bed, mode: str, urls: list[str], env: dict[str, str]
+    bed: Bed, mode: str, urls: list[str], env: dict[str, str], options: tuple[str, ...] = ()
 ) -> tuple[dict[str, dict[str, object]], subprocess.CompletedProcess[str]]:
     """One run (progress and summary on, to check them too); its records by URL."""
     if mode == "cluster":
         pytest.importorskip("distributed")
     where = ["--cluster", "local:2"] if mode == "cluster" else ["-m", mode]
-    argv = [FETCHPOOL, "fetch", "--retries", "0", "--timeout", "20", *where, *urls]
+    argv = [FETCHPOOL, "fetch", "--retries", "0", "--timeout", "20", *where, *options, *urls]
     r = bed.run(argv, env={"SSL_CERT_FILE": str(bed.ca_file), **env}, timeout=120)
     assert r.returncode == 0, r.stderr
     records = [json.loads(line) for line in r.stdout.splitlines()]
@@ -105,6 +106,36 @@ def test_a_proxy_that_wants_credentials_or_is_down(bed: Bed, mode: str) -> None:
     assert got[tunnelled]["error"] == (
         f"connect: proxy {auth} refused the tunnel: 407 Proxy Authentication Required"
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_https_proxy_is_trusted_as_the_servers_are(bed: Bed, mode: str) -> None:
+    """TLS to the proxy itself: checked against what the run trusts (SSL_CERT_FILE, or
+    --cacert), for an http URL (sent to the proxy inside TLS) and an https one (TLS in TLS)."""
+    plain, tunnelled = bed.url(0, "/page/6", https=False), bed.url(0, "/page/7")
+    env = {"http_proxy": bed.tls_proxy_url, "https_proxy": bed.tls_proxy_url}
+    system = str(next(p for p in SYSTEM_BUNDLES if Path(p).is_file()))
+    for trust_env, options in (
+        ({}, ()),  # fetch()'s SSL_CERT_FILE: the bed's CA
+        ({"SSL_CERT_FILE": system}, ("--cacert", str(bed.ca_file))),
+    ):
+        mark = bed.mark()
+        got, _ = fetch(bed, mode, [plain, tunnelled], {**env, **trust_env}, options)
+        assert all(got[u]["status"] == 200 and got[u]["error"] is None for u in got), got
+        log = bed.access_log(since=mark, wait_for=2)
+        assert {e["uri"]: e["remote"] for e in log} == {
+            "/page/6": layout.PROXY,  # the TLS proxy hands on to the open one
+            "/page/7": layout.PROXY,
+        }
+    # A store without the bed's CA: the proxy is not trusted, and nothing goes through it.
+    mark = bed.mark()
+    got, _ = fetch(bed, mode, [plain, tunnelled], {**env, "SSL_CERT_FILE": system})
+    for url in (plain, tunnelled):
+        assert got[url]["status"] is None
+        assert got[url]["error"] == (
+            f"tls: proxy {bed.tls_proxy_url}: unable to get local issuer certificate"
+        )
+    assert bed.access_log(since=mark) == []
 
 
 # -- pure ----------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ def _fetch(bin_: str, env: dict[str, str], *args: str) -> list[dict[str, object]
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr  # -k is asked for: no library's lecture
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 

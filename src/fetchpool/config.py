@@ -88,7 +88,8 @@ class Config:
     processes on this machine); each worker runs the engine ``mode`` names. None: here.
     ``cacert``: trust the CA certificates in this PEM file instead of the system store
     (which honours ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``); ``insecure``: check no
-    certificate and no host name (curl's ``--cacert`` and ``-k``).
+    certificate and no host name (curl's ``--cacert`` and ``-k``). Both serve an
+    ``https://`` proxy as they serve the servers.
     ``robots``: fetch each origin's robots.txt once, first, and fetch no URL it disallows
     (see :mod:`fetchpool.core.robots`; such a URL gets a ``robots`` error record).
     ``archive`` takes the exact bytes of every request of a URL when its record is made

@@ -36,6 +36,8 @@ def unavailable() -> str | None:
     missing = [pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None]
     if not os.path.exists(nginx.ECHO_MODULE):
         missing.append("libnginx-mod-http-echo")
+    if not os.path.exists(proxy.STREAM_MODULE):
+        missing.append("libnginx-mod-stream")
     if missing:
         return f"missing {', '.join(missing)}: run tests/bed/install.sh"
     try:
@@ -73,6 +75,7 @@ class Bed:
         self.auth_proxy_url = f"http://{layout.PROXY_USER}:{layout.PROXY_PASSWORD}@{layout.AUTH_PROXY}:{layout.PROXY_PORT}"
         self.auth_proxy_url_no_credentials = f"http://{layout.AUTH_PROXY}:{layout.PROXY_PORT}"
         self.refused_proxy_url = f"http://{layout.NO_PROXY}:{layout.PROXY_PORT}"
+        self.tls_proxy_url = f"https://{layout.TLS_PROXY}:{layout.TLS_PROXY_PORT}"
 
     @classmethod
     def start(cls, hosts: int = 10, dns_delay: float = 0.2, timeout: float = 30.0) -> Bed:
@@ -101,7 +104,8 @@ class Bed:
         self.ca_file = self.certs.ca_file
         self.trusted_bundle = self.certs.trusted_bundle()
         web = nginx.launch(self.name, self.work, self.n, self.certs)
-        proxies = proxy.launch(self.name, self.work)
+        proxies = [*proxy.launch(self.name, self.work)]
+        proxies.append(proxy.launch_tls(self.name, self.work, self.certs))
         self.procs += [web, *proxies]
         quiet.wait_line("ready", deadline)
         dns.wait(self.name, dns_procs, self.n, deadline)

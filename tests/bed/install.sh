@@ -6,6 +6,7 @@ set -eu
 need=""
 command -v nginx >/dev/null 2>&1 || need="$need nginx-light"
 [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || need="$need libnginx-mod-http-echo"
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need="$need libnginx-mod-stream"
 command -v dnsmasq >/dev/null 2>&1 || need="$need dnsmasq-base"
 command -v tinyproxy >/dev/null 2>&1 || need="$need tinyproxy"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"

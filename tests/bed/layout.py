@@ -42,6 +42,8 @@ PROXY = "127.0.3.1"  # tinyproxy, open
 AUTH_PROXY = "127.0.3.2"  # tinyproxy with BasicAuth
 NO_PROXY = "127.0.3.3"  # nothing listens: connection refused
 PROXY_PORT = 3128
+TLS_PROXY = "127.0.3.4"  # an https:// proxy: nginx's stream module, TLS in front of PROXY
+TLS_PROXY_PORT = 3129
 PROXY_USER, PROXY_PASSWORD = "bed", "secret"
 
 ROBOTS_KINDS = ("rules", "404", "500")  # host i serves ROBOTS_KINDS[i % 3] for /robots.txt

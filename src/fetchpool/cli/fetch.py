@@ -87,9 +87,10 @@ _CONFIG_FLAGS: Final[list[tuple[Any, ...]]] = [
      "--host-rate and --lookahead are split between them (default: one per usable core)"),
     ("--cacert", str, "FILE",
      "trust the CA certificates in FILE (PEM) instead of the system store, which honours "
-     "SSL_CERT_FILE and SSL_CERT_DIR"),
+     "SSL_CERT_FILE and SSL_CERT_DIR; for the servers and an https:// proxy alike"),
     ("-k", "--insecure", bool, None,
-     "check no certificate and no host name (as curl -k): for test servers only"),
+     "check no certificate and no host name (as curl -k), of the servers or of an https:// "
+     "proxy: for test servers only"),
     ("--robots", bool, None,
      "obey robots.txt (RFC 9309): fetch each origin's /robots.txt once, first, under the same "
      "limits; a URL it disallows gets a robots error record; Crawl-delay and Request-rate "

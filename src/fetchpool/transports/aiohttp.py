@@ -30,10 +30,10 @@ from .aioresolve import PoolResolver
 from .body import BodyReader
 from .deadline import Deadline
 from .keep import kept_connections
-from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
+from .proxies import Proxies, from_env, os_reason, proxy_tls_failed, tunnel_refused, unreachable
 from .request import CREDENTIALS, reason, request_headers, without_credentials
 from .resolve import Resolver, pool_size
-from .tls import ResumingContext, resuming_context_for
+from .tls import ResumingContext, resuming_context_for, tls_reason
 
 __all__ = ["AsyncFetcher", "classify"]
 
@@ -176,9 +176,22 @@ class AsyncFetcher:
             err = exc.os_error  # its strerror is aiohttp's "Connect call failed (...)"
             why = os.strerror(err.errno) if err.errno else os_reason(str(err))
             return unreachable(proxy or "", why)
+        except aiohttp.ClientSSLError as exc:
+            if proxy and _is_proxy(proxy, exc.host, exc.port):  # TLS with the proxy itself
+                return proxy_tls_failed(proxy, tls_reason(exc) or reason(exc))
+            kind, detail = classify(exc, phase.name, cfg.timeout)
+            return Outcome.failed(kind, detail)
         except Exception as exc:
             kind, detail = classify(exc, phase.name, cfg.timeout)
             return Outcome.failed(kind, detail)
+
+
+def _is_proxy(proxy: str, host: str, port: int | None) -> bool:
+    """Whether ``host:port`` (where a connection failed) is the ``https://`` proxy's."""
+    parts = urlsplit(proxy)
+    if parts.scheme.lower() != "https":
+        return False
+    return (parts.hostname or "") == host.strip("[]").lower() and (parts.port or 443) == port
 
 
 def _timed_out(timeout: float, waiting_for: str) -> Outcome:

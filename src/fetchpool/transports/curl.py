@@ -44,7 +44,7 @@ from ..core.scheduler import Job
 from ..urls import plain_authority
 from .body import BodyReader
 from .keep import kept_connections
-from .proxies import Proxies, from_env, tunnel_refused, unreachable
+from .proxies import Proxies, from_env, proxy_tls_failed, tunnel_refused, unreachable
 from .request import reason, request_headers, without_credentials
 from .resolve import Address, Resolver, is_ip_literal, pool_size
 
@@ -59,6 +59,8 @@ CurlError = pycurl.error
 # libcurl result codes (CURLcode; stable across versions, and some have no pycurl name).
 _DNS: Final = frozenset({5, 6})  # COULDNT_RESOLVE_PROXY, COULDNT_RESOLVE_HOST
 _CONNECT: Final = frozenset({7, 55, 97})  # COULDNT_CONNECT, SEND_ERROR, PROXY
+#: libcurl's message for a failed certificate check: OpenSSL's reason, then its number.
+_VERIFY_RESULT: Final = re.compile(r"verify result: (.+?) \(\d+\)\s*$")
 _TLS: Final = frozenset({35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98})
 _MALFORMED: Final = 3  # URL_MALFORMAT
 _WEIRD_REPLY: Final = frozenset({1, 8, 16, 92, 95, 100})  # HTTP/0.9, WEIRD_SERVER_REPLY, HTTP2…
@@ -148,21 +150,23 @@ def ascii_url(url: str) -> str:
 
 def tls_options(config: Config) -> list[tuple[int, int | bytes]]:
     """The options that make libcurl trust what the other transports trust
-    (:mod:`.tls`): the system store or ``SSL_CERT_FILE``/``SSL_CERT_DIR``, or ``cacert``;
-    and no checks with ``insecure``. Paths go as the file system's bytes (pycurl takes a
-    str as ASCII only)."""
+    (:mod:`.tls`), for the servers and for an ``https://`` proxy alike: the system store or
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR``, or ``cacert``; and no checks with ``insecure``.
+    Paths go as the file system's bytes (pycurl takes a str as ASCII only)."""
     # Here, not at the top: finding the system store loads Python's ssl module and its
     # OpenSSL (8 ms), which a run over plain http never needs.
     from .tls import curl_paths
 
     cafile, capath = curl_paths(config)
     options: list[tuple[int, int | bytes]] = []
+    # The same trust for an https:// proxy as for the servers (libcurl keeps a second set).
     if cafile:
-        options.append((pycurl.CAINFO, os.fsencode(cafile)))
+        options += [(o, os.fsencode(cafile)) for o in (pycurl.CAINFO, pycurl.PROXY_CAINFO)]
     if capath:
-        options.append((pycurl.CAPATH, os.fsencode(capath)))
+        options += [(o, os.fsencode(capath)) for o in (pycurl.CAPATH, pycurl.PROXY_CAPATH)]
     if config.insecure:
         options += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
+        options += [(pycurl.PROXY_SSL_VERIFYPEER, 0), (pycurl.PROXY_SSL_VERIFYHOST, 0)]
     return options
 
 
@@ -368,7 +372,14 @@ class Transfer:
         h = self.handle
         h.setopt(pycurl.URL, url)
         https = url[:6].lower() == "https:"
-        if https and self._trust is not None:  # the handle's first https transfer
+        proxy = ""
+        if self._proxies is not None:
+            proxy = self._proxies.for_url(job.target) or ""
+            if proxy != self._proxy:
+                h.setopt(pycurl.PROXY, proxy)
+                self._proxy = proxy
+        # The handle's first transfer over TLS (to the server, or to an https:// proxy)
+        if self._trust is not None and (https or proxy[:6].lower() == "https:"):
             for option, value in self._trust():
                 h.setopt(option, value)
             self._trust = None  # only once all are set: else the next https start sets them
@@ -395,12 +406,6 @@ class Transfer:
             self._timeout_ms = total_ms
         if self._connect_ms is not None:
             h.setopt(pycurl.CONNECTTIMEOUT_MS, min(self._connect_ms, total_ms))
-        proxy = ""
-        if self._proxies is not None:
-            proxy = self._proxies.for_url(job.target) or ""
-            if proxy != self._proxy:
-                h.setopt(pycurl.PROXY, proxy)
-                self._proxy = proxy
         if proxy:
             self.lookup = None  # the proxy looks the name up
         elif job.target.isascii():
@@ -530,7 +535,7 @@ class Transfer:
                 status=self.status, location=self.location, http_version=self.http_version
             )
         if code:
-            if self._proxy and (failed := self._proxy_failed(code)) is not None:
+            if self._proxy and (failed := self._proxy_failed(code, message)) is not None:
                 return failed
             kind, detail = classify(code, message, self.status > 0, self.timeout)
             return Outcome.failed(kind, detail)
@@ -550,7 +555,7 @@ class Transfer:
             http_version=self.http_version,
         )
 
-    def _proxy_failed(self, code: int) -> Outcome | None:
+    def _proxy_failed(self, code: int, message: str) -> Outcome | None:
         """The same outcome as in every mode for a proxy that failed (see :mod:`.proxies`),
         or None when the failure was not the proxy's."""
         h = self.handle
@@ -561,6 +566,10 @@ class Transfer:
             errno = h.getinfo(pycurl.OS_ERRNO)
             why = os.strerror(errno) if errno else "cannot resolve its name"
             return unreachable(self._proxy, why)
+        # TLS with an https:// proxy failed before any tunnel (an http URL has none): its own
+        if code in _TLS and self._proxy[:6].lower() == "https:" and not tunnel:
+            found = _VERIFY_RESULT.search(message)  # OpenSSL's words, as the others give them
+            return proxy_tls_failed(self._proxy, found[1] if found else message)
         return None
 
 

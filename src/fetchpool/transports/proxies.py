@@ -16,7 +16,10 @@ only (``Proxy-Authorization``), and never shown: a proxy is named without it in 
 A proxy that fails gives the same ``connect`` error in every mode (:func:`unreachable`,
 :func:`tunnel_refused`). An http URL through a proxy that answers it with a status (a 407)
 gets that status as its record, as any response; an https URL, whose tunnel (``CONNECT``)
-the proxy refused, gets ``connect: proxy ... refused the tunnel: 407 ...``.
+the proxy refused, gets ``connect: proxy ... refused the tunnel: 407 ...``. An ``https://``
+proxy is reached over TLS and trusted as the servers are (``--cacert``, ``SSL_CERT_FILE``,
+the system store; ``--insecure`` checks neither); one whose handshake or certificate fails
+gives ``tls: proxy ...: <why>``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ from ..core.outcome import Outcome
 from ..errors import UsageError
 from ..urls import without_userinfo
 
-__all__ = ["Proxies", "from_env", "os_reason", "tunnel_refused", "unreachable"]
+__all__ = [
+    "Proxies",
+    "from_env",
+    "os_reason",
+    "proxy_tls_failed",
+    "tunnel_refused",
+    "unreachable",
+]
 
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -148,6 +158,13 @@ def unreachable(proxy: str, why: str) -> Outcome:
     """The outcome of a request whose proxy could not be reached (refused, down, no such
     host): ``why`` is the system's word for it (``Connection refused``)."""
     return Outcome.failed("connect", f"proxy {without_userinfo(proxy)} unreachable: {why}")
+
+
+def proxy_tls_failed(proxy: str, why: str) -> Outcome:
+    """The outcome of a request whose ``https://`` proxy failed the TLS handshake or its
+    certificate check (it is trusted as the servers are: ``--cacert``, ``SSL_CERT_FILE``,
+    the system store; ``--insecure`` checks neither): ``why`` is the TLS library's word."""
+    return Outcome.failed("tls", f"proxy {without_userinfo(proxy)}: {' '.join(why.split())}")
 
 
 def tunnel_refused(proxy: str, status: int) -> Outcome:

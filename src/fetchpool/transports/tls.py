@@ -37,6 +37,7 @@ __all__ = [
     "context_for",
     "curl_paths",
     "resuming_context_for",
+    "tls_reason",
 ]
 
 
@@ -130,6 +131,29 @@ def _resuming_context(
     cacert: str | None, insecure: bool, cert_file: str | None, cert_dir: str | None
 ) -> ResumingContext:
     return _trusting(ResumingContext(ssl.PROTOCOL_TLS_CLIENT), cacert, insecure)
+
+
+def tls_reason(exc: BaseException) -> str | None:
+    """What the TLS library said, from the first ssl error in ``exc``, its causes or its
+    arguments (the clients wrap it): a failed certificate check's reason (``unable to get
+    local issuer certificate``, as OpenSSL and curl word it), else the error's own. None
+    when there is no ssl error in it."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        # aiohttp's errors are ssl errors too, without the words: the one they wrap has them
+        inner = getattr(e, "certificate_error", None) or getattr(e, "os_error", None)
+        if isinstance(inner, BaseException) and inner is not e:
+            todo.insert(0, inner)
+            continue
+        if isinstance(e, ssl.SSLError):
+            return str(getattr(e, "verify_message", None) or getattr(e, "reason", None) or e)
+        todo += [e.__cause__, e.__context__, *e.args]
+    return None
 
 
 def curl_paths(config: Config) -> tuple[str | None, str | None]:

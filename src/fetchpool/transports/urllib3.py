@@ -27,7 +27,7 @@ import ssl
 import struct
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import urllib3
@@ -43,10 +43,10 @@ from .body import BodyReader
 from .deadline import Deadline, Guard, Watchdog
 from .decode import CHUNK
 from .keep import kept_connections
-from .proxies import Proxies, from_env, os_reason, tunnel_refused, unreachable
+from .proxies import Proxies, from_env, os_reason, proxy_tls_failed, tunnel_refused, unreachable
 from .request import basic_auth, reason, request_headers, without_credentials
 from .resolve import LookupTimedOut, Resolver, is_ip_literal, pool_size
-from .tls import Resuming, context_for
+from .tls import Resuming, context_for, tls_reason
 
 __all__ = ["BlockingFetcher", "OpenConnections", "classify", "host_pools"]
 
@@ -70,6 +70,8 @@ class BlockingFetcher:
         self._has_auth = any(k.lower() == "authorization" for k in self._headers)
         # The run's shared context, resuming each host's last TLS session (see .tls).
         self._tls = Resuming(context_for(config))
+        if config.insecure:  # asked for: no warning per host on stderr (curl -k prints none)
+            urllib3.disable_warnings(u3.InsecureRequestWarning)
         self._pool = _guarded(
             urllib3.PoolManager(
                 num_pools=host_pools(config.concurrency, per_host),
@@ -227,6 +229,8 @@ def _proxy_failed(proxy: str, exc: u3.ProxyError) -> Outcome:
     refused = _TUNNEL_FAILED.search(text)
     if refused is not None:
         return tunnel_refused(proxy, int(refused[1]))
+    if proxy[:6].lower() == "https:" and (why := tls_reason(exc)) is not None:
+        return proxy_tls_failed(proxy, why)
     return unreachable(proxy, os_reason(text))
 
 
@@ -406,6 +410,9 @@ def _proxy_manager(proxy: str, config: Config, tls: Resuming) -> urllib3.PoolMan
             maxsize=config.concurrency,  # every proxied request shares the proxy's pool
             block=True,
             retries=False,
+            # an https:// proxy is trusted as the servers are (urllib3 would use the system
+            # store); Resuming stands in for the SSLContext it wraps, as for ssl_context
+            proxy_ssl_context=cast(ssl.SSLContext, tls) if parts.scheme == "https" else None,
             **_tls(config, tls),
         )
     )
