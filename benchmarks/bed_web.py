@@ -32,6 +32,7 @@ trusted as a user's machine trusts it: SSL_CERT_FILE names the system store plus
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -156,6 +157,8 @@ def main() -> None:
         raise SystemExit(f"the bed cannot run here: {why}")
     modes = [f"fetchpool -m {m}" for m in args.modes.split(",")]
     c = args.concurrency
+    # bytecode as an installed copy has it (see run.py)
+    compileall.compile_dir(HERE.parent / "src" / "fetchpool", quiet=1)
     print(f"# bed_web: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the start")
     with (
         Bed.start(hosts=args.hosts, dns_delay=args.dns_delay) as bed,
