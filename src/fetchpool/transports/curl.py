@@ -379,7 +379,7 @@ class Transfer:
                 h.setopt(pycurl.PROXY, proxy)
                 self._proxy = proxy
         # The handle's first transfer over TLS (to the server, or to an https:// proxy)
-        if self._trust is not None and (https or proxy[:6].lower() == "https:"):
+        if self._trust is not None and (https or (proxy and proxy[:6].lower() == "https:")):
             for option, value in self._trust():
                 h.setopt(option, value)
             self._trust = None  # only once all are set: else the next https start sets them
