@@ -136,6 +136,9 @@ def test_an_https_proxy_is_trusted_as_the_servers_are(bed: Bed, mode: str) -> No
             f"tls: proxy {bed.tls_proxy_url}: unable to get local issuer certificate"
         )
     assert bed.access_log(since=mark) == []
+    # -k checks no certificate: neither the proxy's nor the server's.
+    got, _ = fetch(bed, mode, [plain, tunnelled], {**env, "SSL_CERT_FILE": system}, ("-k",))
+    assert all(got[u]["status"] == 200 and got[u]["error"] is None for u in got), got
 
 
 # -- pure ----------------------------------------------------------------------------------
