@@ -9,7 +9,12 @@ LOCK := constraints.txt
 
 .PHONY: demo test lint format clean bench lock
 
-$(STAMP): pyproject.toml $(LOCK)
+# The modules mypyc compiles (pyproject.toml's [tool.fetchpool] compiled; setup.py): an edit
+# to one rebuilds them, or its compiled copy, older than the edit, would be what runs.
+COMPILED := $(shell sed -n '/^compiled = \[/,/^\]/p' pyproject.toml | grep -o '"fetchpool[.a-z_]*"' \
+	| tr -d '"' | tr . / | sed 's|^|src/|; s|$$|.py|')
+
+$(STAMP): pyproject.toml setup.py $(LOCK) $(COMPILED)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c $(LOCK) --upgrade pip
 	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
@@ -70,4 +75,5 @@ lock:
 	rm -rf $(LOCK_VENV)
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache src/*.egg-info
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache src/*.egg-info build
+	find src -name '*.so' -delete

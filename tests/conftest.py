@@ -24,6 +24,19 @@ settings.register_profile("fetchpool", deadline=None)
 settings.load_profile("fetchpool")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A compiled module older than its source runs the old code: stop before any test."""
+    from compiled import stale_modules
+
+    stale = stale_modules()
+    if stale:
+        pytest.exit(
+            f"compiled modules older than their source: {', '.join(stale)}; "
+            "rebuild them with `make test` (or pip install -e .)",
+            returncode=3,
+        )
+
+
 @pytest.fixture(autouse=True)
 def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only loopback is reachable; a proxy setting must not reroute the tests."""

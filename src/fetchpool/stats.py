@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from .records import Record
 
@@ -20,9 +21,9 @@ class Histogram:
     from :data:`LOWEST` up, so a quantile is within about 6% of the true one whatever the
     number of values, in constant memory. Not thread-safe: the caller locks."""
 
-    LOWEST = 1e-4  # 0.1 ms: everything faster shares the first bin
-    PER_DECADE = 20
-    BINS = 8 * PER_DECADE  # up to 10^4 s; slower values share the last bin
+    LOWEST: ClassVar[float] = 1e-4  # 0.1 ms: everything faster shares the first bin
+    PER_DECADE: ClassVar[int] = 20
+    BINS: ClassVar[int] = 8 * 20  # up to 10^4 s; slower values share the last bin
 
     __slots__ = ("count", "counts", "total")
 
