@@ -128,10 +128,10 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
             for number, line in enumerate(fh, 1):
                 if not line.endswith(b"\n"):
                     break  # the torn last line
-                url = _url_of(line)
-                if isinstance(url, _Why):
+                url, why = _url_of(line)
+                if url is None:
                     raise OutputError(
-                        f"cannot resume from {path}: line {number} is not a record ({url}); "
+                        f"cannot resume from {path}: line {number} is not a record ({why}); "
                         "fix or remove it, or use --overwrite"
                     )
                 on_url(url)
@@ -145,28 +145,25 @@ def recorded_urls(path: str, on_url: Callable[[str], object]) -> int:
     return count
 
 
-class _Why(str):
-    """Why a line is not a record (for the message), as opposed to its URL."""
-
-
-def _url_of(line: bytes) -> str | _Why:
-    """The ``url`` of one line of a JSON lines output, or why it has none, in plain words."""
+def _url_of(line: bytes) -> tuple[str | None, str]:
+    """The ``url`` of one line of a JSON lines output, or None and why it has none, in
+    plain words."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
-        return _Why("it is not UTF-8 text")
+        return None, "it is not UTF-8 text"
     try:
         row = json.loads(text)
     except ValueError:
-        return _Why("it is not JSON")
+        return None, "it is not JSON"
     if not isinstance(row, dict):
-        return _Why("it is not a JSON object")
+        return None, "it is not a JSON object"
     if "url" not in row:
-        return _Why('it has no "url" field')
+        return None, 'it has no "url" field'
     url = row["url"]
     if not isinstance(url, str):
-        return _Why('its "url" is not a string')
-    return url
+        return None, 'its "url" is not a string'
+    return url, ""
 
 
 class JsonlFile:
