@@ -25,12 +25,20 @@ from ..bodies.hook import no_sink, opened
 from ..config import Config
 from ..core.outcome import Outcome
 from ..core.redirects import REDIRECT_STATUSES
-from ..urls import without_userinfo
+from ..urls import origin, without_userinfo
 from .aioresolve import PoolResolver
 from .body import BodyReader
 from .deadline import Deadline
 from .keep import kept_connections
-from .proxies import Proxies, from_env, os_reason, proxy_tls_failed, tunnel_refused, unreachable
+from .proxies import (
+    Proxies,
+    from_env,
+    os_reason,
+    over_tls,
+    proxy_tls_failed,
+    tunnel_refused,
+    unreachable,
+)
 from .request import CREDENTIALS, reason, request_headers, without_credentials
 from .resolve import Resolver, pool_size
 from .tls import ResumingContext, resuming_context_for, tls_reason
@@ -188,10 +196,10 @@ class AsyncFetcher:
 
 def _is_proxy(proxy: str, host: str, port: int | None) -> bool:
     """Whether ``host:port`` (where a connection failed) is the ``https://`` proxy's."""
-    parts = urlsplit(proxy)
-    if parts.scheme.lower() != "https":
+    if not over_tls(proxy):
         return False
-    return (parts.hostname or "") == host.strip("[]").lower() and (parts.port or 443) == port
+    _, proxy_host, proxy_port = origin(proxy)
+    return proxy_host == host.strip("[]").lower().rstrip(".") and proxy_port == port
 
 
 def _timed_out(timeout: float, waiting_for: str) -> Outcome:

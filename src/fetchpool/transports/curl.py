@@ -44,7 +44,7 @@ from ..core.scheduler import Job
 from ..urls import plain_authority
 from .body import BodyReader
 from .keep import kept_connections
-from .proxies import Proxies, from_env, proxy_tls_failed, tunnel_refused, unreachable
+from .proxies import Proxies, from_env, over_tls, proxy_tls_failed, tunnel_refused, unreachable
 from .request import reason, request_headers, without_credentials
 from .resolve import Address, Resolver, is_ip_literal, pool_size
 
@@ -379,7 +379,7 @@ class Transfer:
                 h.setopt(pycurl.PROXY, proxy)
                 self._proxy = proxy
         # The handle's first transfer over TLS (to the server, or to an https:// proxy)
-        if self._trust is not None and (https or (proxy and proxy[:6].lower() == "https:")):
+        if self._trust is not None and (https or (proxy and over_tls(proxy))):
             for option, value in self._trust():
                 h.setopt(option, value)
             self._trust = None  # only once all are set: else the next https start sets them
@@ -567,7 +567,7 @@ class Transfer:
             why = os.strerror(errno) if errno else "cannot resolve its name"
             return unreachable(self._proxy, why)
         # TLS with an https:// proxy failed before any tunnel (an http URL has none): its own
-        if code in _TLS and self._proxy[:6].lower() == "https:" and not tunnel:
+        if code in _TLS and over_tls(self._proxy) and not tunnel:
             found = _VERIFY_RESULT.search(message)  # OpenSSL's words, as the others give them
             return proxy_tls_failed(self._proxy, found[1] if found else message)
         return None

@@ -39,6 +39,7 @@ __all__ = [
     "Proxies",
     "from_env",
     "os_reason",
+    "over_tls",
     "proxy_tls_failed",
     "tunnel_refused",
     "unreachable",
@@ -158,6 +159,11 @@ def unreachable(proxy: str, why: str) -> Outcome:
     """The outcome of a request whose proxy could not be reached (refused, down, no such
     host): ``why`` is the system's word for it (``Connection refused``)."""
     return Outcome.failed("connect", f"proxy {without_userinfo(proxy)} unreachable: {why}")
+
+
+def over_tls(proxy: str) -> bool:
+    """Whether ``proxy`` (a URL from :class:`Proxies`) is an ``https://`` one, reached over TLS."""
+    return proxy[:8].lower() == "https://"
 
 
 def proxy_tls_failed(proxy: str, why: str) -> Outcome:

@@ -43,7 +43,15 @@ from .body import BodyReader
 from .deadline import Deadline, Guard, Watchdog
 from .decode import CHUNK
 from .keep import kept_connections
-from .proxies import Proxies, from_env, os_reason, proxy_tls_failed, tunnel_refused, unreachable
+from .proxies import (
+    Proxies,
+    from_env,
+    os_reason,
+    over_tls,
+    proxy_tls_failed,
+    tunnel_refused,
+    unreachable,
+)
 from .request import basic_auth, reason, request_headers, without_credentials
 from .resolve import LookupTimedOut, Resolver, is_ip_literal, pool_size
 from .tls import Resuming, context_for, tls_reason
@@ -229,7 +237,7 @@ def _proxy_failed(proxy: str, exc: u3.ProxyError) -> Outcome:
     refused = _TUNNEL_FAILED.search(text)
     if refused is not None:
         return tunnel_refused(proxy, int(refused[1]))
-    if proxy[:6].lower() == "https:" and (why := tls_reason(exc)) is not None:
+    if over_tls(proxy) and (why := tls_reason(exc)) is not None:
         return proxy_tls_failed(proxy, why)
     return unreachable(proxy, os_reason(text))
 
@@ -412,7 +420,7 @@ def _proxy_manager(proxy: str, config: Config, tls: Resuming) -> urllib3.PoolMan
             retries=False,
             # an https:// proxy is trusted as the servers are (urllib3 would use the system
             # store); Resuming stands in for the SSLContext it wraps, as for ssl_context
-            proxy_ssl_context=cast(ssl.SSLContext, tls) if parts.scheme == "https" else None,
+            proxy_ssl_context=cast(ssl.SSLContext, tls) if over_tls(proxy) else None,
             **_tls(config, tls),
         )
     )
