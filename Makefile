@@ -15,6 +15,7 @@ COMPILED := $(shell sed -n '/^compiled = \[/,/^\]/p' pyproject.toml | grep -o '"
 	| tr -d '"' | tr . / | sed 's|^|src/|; s|$$|.py|')
 
 $(STAMP): pyproject.toml setup.py $(LOCK) $(COMPILED)
+	find src -name '*.so' -delete  # a module taken off the list must not stay compiled
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c $(LOCK) --upgrade pip
 	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'

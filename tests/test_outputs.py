@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import errno
 import json
+import mmap
 import os
 import re
 import sqlite3
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from fetchpool import MODES, Config, OutputError, Record, UsageError, fetch
 from fetchpool.bodies.hook import combine
 from fetchpool.bodies.savedir import SaveDir, safe_name
-from fetchpool.input.skip import Skip, digest
+from fetchpool.input.skip import Skip, _resized, digest
 from fetchpool.outputs import check_target, open_output
 from fetchpool.outputs.background import Background
 from fetchpool.outputs.jsonl import record_line, recorded_urls
@@ -55,14 +56,42 @@ def test_skip_passes_each_url_once_and_none_already_recorded(
 
 def test_skip_table_stays_compact() -> None:
     skip = Skip()
-    n = 100_000
+    n = 1_000_000
     assert sum(1 for _ in skip(f"http://h/{i}" for i in range(n))) == n
     assert sum(1 for _ in skip(f"http://h/{i}" for i in range(n))) == 0
     assert skip.duplicates == n and len(skip) == n
-    # 8-byte digests in sorted arrays with a little room to grow: under 10 bytes per URL,
-    # whatever the URLs' length (a set of the strings takes over 100).
-    assert 8 * n <= skip.nbytes <= 10 * n
+    # 8-byte digests with a little room to grow: under 9 bytes per URL, whatever the URLs'
+    # length (a set of the strings takes over 100).
+    assert 8 * n <= skip.nbytes <= 9 * n
     assert 0 <= digest("") < 2**63 and digest("a") != digest("b")
+
+
+def test_skip_keeps_every_digest_as_its_segments_grow_and_move() -> None:
+    # Enough URLs for the segments to run out of room and be laid out again many times, and
+    # for the map to grow: recorded ones, new ones and repeats interleaved.
+    skip = Skip()
+    n = 150_000
+    for i in range(0, n, 3):
+        skip.add_recorded(f"u{i}")
+    first = list(skip(f"u{i}" for i in range(n)))
+    assert first == [f"u{i}" for i in range(n) if i % 3]
+    assert skip.recorded == skip.done == len(range(0, n, 3))
+    assert list(skip(f"u{i}" for i in range(n + 10))) == [f"u{i}" for i in range(n, n + 10)]
+    assert skip.duplicates == n and len(skip) == n + 10
+
+
+def test_skip_map_grows_by_copying_where_it_cannot_be_remapped() -> None:
+    class NoRemap(mmap.mmap):
+        def resize(self, newsize: int) -> None:
+            raise SystemError("mmap: resizing not available--no mremap()")
+
+    old = NoRemap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    old[:5] = b"12345"
+    new = _resized(old, mmap.PAGESIZE + 1)
+    assert old.closed and len(new) == 2 * mmap.PAGESIZE and new[:6] == b"12345\0"
+    remapped = mmap.mmap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    remapped[:3] = b"abc"
+    assert _resized(remapped, 3 * mmap.PAGESIZE) is remapped and remapped[:3] == b"abc"
 
 
 def test_fetch_fetches_a_repeated_url_once(fresh_site: TestSite) -> None:
